@@ -1,0 +1,101 @@
+"""The flake8 plugin: ``flake8 --select AXS``. Same rules, same options, same findings as the CLI.
+
+flake8 hands us one file at a time; the project model is built once per process for the file's
+project root and reused. flake8 does the noqa, select/ignore and per-file-ignores filtering.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
+
+from . import __version__
+from .options import OPTIONS, ConfigError, Settings, coerce
+
+
+class Plugin:
+    name = "astack-lint"
+    version = __version__
+
+    settings: ClassVar[Settings] = Settings()
+    _projects: ClassVar[Dict[str, Any]] = {}
+    _cache: ClassVar[Any] = None
+
+    def __init__(self, tree: Any, filename: str = "", lines: Optional[List[str]] = None) -> None:
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        for spec in OPTIONS:
+            if not spec.plugin:
+                continue
+            kwargs: Dict[str, Any] = {"parse_from_config": True, "help": spec.help, "default": spec.default}
+            if spec.kind == "bool":
+                kwargs["action"] = "store_true"
+            elif spec.kind in ("strs", "codes", "globs"):
+                kwargs["comma_separated_list"] = True
+            manager.add_option(f"--{spec.name}", **kwargs)
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        values: Dict[str, Any] = {}
+        for spec in OPTIONS:
+            if spec.plugin:
+                value = getattr(options, spec.dest, None)
+                if value is not None:
+                    try:
+                        values[spec.dest] = coerce(spec, value, f"flake8 option {spec.name}")
+                    except ConfigError as exc:
+                        print(f"astack-lint: {exc}", file=sys.stderr)
+        # the model is built from the same files flake8 would lint
+        for dest in ("exclude", "extend_exclude"):
+            value = getattr(options, dest, None)
+            if value:
+                values[dest] = [v for v in value if v not in (".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".nox", ".eggs", "*.egg")]
+        cls.settings = Settings(values)
+        cls._projects = {}
+
+    def run(self) -> Iterator[Tuple[int, int, str, type]]:
+        try:
+            findings = self._findings()
+        except Exception as exc:  # never abort a flake8 run
+            print(f"astack-lint: internal error on {self.filename}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return
+        for f in findings:
+            yield f.line, f.col, f"{f.code} {f.message}", type(self)
+
+    def _findings(self) -> list:
+        from .engine import FactsCache, build_project, check_file, find_root
+        from .project import Project
+        from .source import Source, SourceError, read_source
+
+        if Plugin._cache is None:
+            Plugin._cache = FactsCache()
+        cache = Plugin._cache
+        path = os.path.abspath(self.filename)
+        try:
+            source = read_source(path)
+        except SourceError:
+            source = None
+        if self.lines is not None and (source is None or source.text != "".join(self.lines)):
+            text = "".join(self.lines)  # flake8 read it (stdin, or changed since): trust its text
+            source = Source(text, "utf-8", False, text.encode("utf-8", "surrogatepass"))
+        if source is None:
+            return []
+        facts, _src, err = cache.get(path, source)
+        if facts is None:
+            return []  # flake8 reports syntax errors itself
+        root = find_root(path)
+        project = Plugin._projects.get(root)
+        if project is None:
+            project = build_project(root, self.settings, cache, [path])
+            Plugin._projects[root] = project
+        if project.files.get(path) is not facts:
+            # the file differs from what the model holds (stdin, or not under the root's walk)
+            files = dict(project.files)
+            files[path] = facts
+            project = Project(root, files.values())
+            Plugin._projects[root] = project
+        return check_file(project, facts, self.settings, only_selected=False)

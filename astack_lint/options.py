@@ -1,0 +1,304 @@
+"""Options, declared once: the CLI, pyproject.toml and the flake8 plugin all read this table."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+CODE_SELECTOR = re.compile(r"^[A-Z]{1,3}[0-9]{0,3}$", re.ASCII)
+
+DEFAULT_EXCLUDE_DIRS = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "build",
+    "dist",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "site-packages",
+    ".eggs",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+)
+
+
+class ConfigError(Exception):
+    """A bad option value or config key: exit 2 with this message."""
+
+
+class OptionSpec(NamedTuple):
+    name: str  # kebab-case, as in pyproject.toml and on the command line
+    kind: str  # "codes", "globs", "strs", "bool", "str", "per-file-ignores"
+    default: Any
+    help: str
+    plugin: bool  # also registered with flake8 (flake8 has its own select/ignore/exclude/...)
+    metavar: str = ""
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTIONS: Tuple[OptionSpec, ...] = (
+    OptionSpec("select", "codes", None, "codes or prefixes to report (default: all AXS rules)", False, "CODES"),
+    OptionSpec("ignore", "codes", None, "codes or prefixes not to report", False, "CODES"),
+    OptionSpec("extend-select", "codes", None, "add to the selected codes", False, "CODES"),
+    OptionSpec("extend-ignore", "codes", None, "add to the ignored codes", False, "CODES"),
+    OptionSpec("exclude", "globs", None, "file or directory patterns to skip (replaces the user list)", False, "PATTERNS"),
+    OptionSpec("extend-exclude", "globs", None, "more patterns to skip", False, "PATTERNS"),
+    OptionSpec(
+        "per-file-ignores",
+        "per-file-ignores",
+        None,
+        'codes to ignore per file pattern, flake8 style: "tests/*:AXS104 app/legacy.py:AXS1"',
+        False,
+        "MAPPING",
+    ),
+    OptionSpec("exit-zero", "bool", False, "exit 0 even when there are findings", False),
+    OptionSpec("disable-noqa", "bool", False, "report findings even on lines with # noqa", False),
+    OptionSpec(
+        "dependency-functions",
+        "strs",
+        None,
+        "glob patterns of qualified function names to treat as FastAPI dependencies "
+        "(for libraries whose dependencies are used in another repository), e.g. 'mylib.deps.*'",
+        True,
+        "PATTERNS",
+    ),
+)
+OPTIONS_BY_NAME: Dict[str, OptionSpec] = {o.name: o for o in OPTIONS}
+
+
+def split_list(value: str) -> List[str]:
+    """flake8's comma/whitespace-separated list."""
+    return [item.strip() for item in re.split(r"[,\s]", value) if item.strip()]
+
+
+def parse_per_file_ignores(value: Any, where: str) -> List[Tuple[str, List[str]]]:
+    """Accepts flake8's string form ("a.py:AXS1,AXS2 b/*:AXS3") or a TOML table {glob = [codes]}."""
+    out: List[Tuple[str, List[str]]] = []
+    if isinstance(value, dict):
+        for pattern, codes in value.items():
+            if isinstance(codes, str):
+                codes = split_list(codes)
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ConfigError(f"{where}: per-file-ignores: value for {pattern!r} must be a list of codes")
+            out.append((pattern, [_check_code(c, where, "per-file-ignores") for c in codes]))
+        return out
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes] or a string")
+    # tokens: "pattern:codes" pairs, separated by whitespace/newlines; codes separated by commas
+    pending_files: List[str] = []
+    for token in re.split(r"\s+", value.strip()):
+        if not token:
+            continue
+        if ":" in token:
+            fpart, _, cpart = token.rpartition(":")
+            if fpart:
+                pending_files.append(fpart)
+            codes = [c for c in cpart.split(",") if c]
+            if not pending_files or not codes:
+                raise ConfigError(f"{where}: per-file-ignores: cannot read {token!r} (expected 'pattern:CODES')")
+            for f in pending_files:
+                out.append((f, [_check_code(c, where, "per-file-ignores") for c in codes]))
+            pending_files = []
+        elif CODE_SELECTOR.match(token) and out:
+            out[-1][1].append(token)
+        else:
+            pending_files.extend(p for p in token.split(",") if p)
+    if pending_files:
+        raise ConfigError(f"{where}: per-file-ignores: {pending_files[0]!r} has no codes (expected 'pattern:CODES')")
+    return out
+
+
+def _check_code(code: str, where: str, key: str) -> str:
+    code = code.strip()
+    if not CODE_SELECTOR.match(code):
+        raise ConfigError(f"{where}: {key}: {code!r} is not a code or code prefix (expected e.g. AXS101 or AXS1)")
+    return code
+
+
+def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
+    """Check and normalise one option value from a config file or the command line."""
+    key = spec.name
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+    if spec.kind == "per-file-ignores":
+        return parse_per_file_ignores(value, where)
+    if spec.kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+        return value
+    if isinstance(value, str):
+        items = split_list(value)
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value if v.strip()]
+    else:
+        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+    if spec.kind == "codes":
+        items = [_check_code(c, where, key) for c in items]
+    return items
+
+
+class Settings:
+    """The resolved options for a run."""
+
+    def __init__(self, values: Optional[Dict[str, Any]] = None, base_dir: Optional[str] = None) -> None:
+        self.values: Dict[str, Any] = {o.dest: o.default for o in OPTIONS}
+        if values:
+            self.values.update(values)
+        self.base_dir = os.path.abspath(base_dir or os.getcwd())
+        self.config_path: Optional[str] = None
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    # selection, as flake8 decides it ------------------------------------------------------
+    def is_selected(self, code: str) -> bool:
+        select = list(self.values["select"] or []) + list(self.values["extend_select"] or [])
+        if self.values["select"] is None:
+            select = ["AXS"] + select
+        ignore = list(self.values["ignore"] or []) + list(self.values["extend_ignore"] or [])
+        sel = [s for s in select if code.startswith(s)]
+        ign = [i for i in ignore if code.startswith(i)]
+        if not sel:
+            return False
+        if not ign:
+            return True
+        return max(len(s) for s in sel) > max(len(i) for i in ign)
+
+    # excludes ------------------------------------------------------------------------------
+    def exclude_patterns(self) -> List[str]:
+        pats = list(self.values["exclude"] or []) + list(self.values["extend_exclude"] or [])
+        return pats
+
+    def is_excluded(self, path: str) -> bool:
+        pats = self.exclude_patterns()
+        if not pats:
+            return False
+        absolute = os.path.abspath(path)
+        base = os.path.basename(absolute.rstrip(os.sep))
+        rel = os.path.relpath(absolute, self.base_dir)
+        for pat in pats:
+            pat = pat.rstrip("/") or pat
+            if fnmatch.fnmatch(base, pat):
+                return True
+            full = os.path.normpath(os.path.join(self.base_dir, pat)) if not os.path.isabs(pat) else pat
+            if fnmatch.fnmatch(absolute, full) or fnmatch.fnmatch(rel, pat):
+                return True
+        return False
+
+    def per_file_ignored(self, path: str, code: str) -> bool:
+        entries = self.values["per_file_ignores"] or []
+        if not entries:
+            return False
+        absolute = os.path.abspath(path)
+        rel = os.path.relpath(absolute, self.base_dir)
+        base = os.path.basename(absolute)
+        for pattern, codes in entries:
+            full = os.path.normpath(os.path.join(self.base_dir, pattern))
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(absolute, full) or fnmatch.fnmatch(base, pattern):
+                if code.startswith(tuple(codes)):
+                    return True
+        return False
+
+    def cache_key(self) -> str:
+        return repr(sorted((k, repr(v)) for k, v in self.values.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# config files
+
+
+def _load_toml(path: str) -> Dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def find_config(start: str) -> Optional[str]:
+    """The nearest pyproject.toml, from ``start`` upwards, that has a [tool.astack-lint] table."""
+    d = os.path.abspath(start)
+    while True:
+        cand = os.path.join(d, "pyproject.toml")
+        if os.path.isfile(cand):
+            try:
+                data = _load_toml(cand)
+            except ConfigError:
+                data = {}
+            if isinstance(data.get("tool"), dict) and "astack-lint" in data["tool"]:
+                return cand
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def read_config(path: str) -> Dict[str, Any]:
+    """Options from a config file, checked: pyproject.toml's [tool.astack-lint], or a TOML file whose
+    top level holds the options."""
+    data = _load_toml(path)
+    table = data.get("tool", {}).get("astack-lint") if isinstance(data.get("tool"), dict) else None
+    where = f"{path}: [tool.astack-lint]"
+    if table is None:
+        if os.path.basename(path) == "pyproject.toml":
+            return {}
+        table, where = data, path
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    out: Dict[str, Any] = {}
+    for key, value in table.items():
+        spec = OPTIONS_BY_NAME.get(key)
+        if spec is None:
+            close = [n for n in OPTIONS_BY_NAME if n.replace("-", "") == key.replace("_", "").replace("-", "")]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}; expected one of: {', '.join(OPTIONS_BY_NAME)}")
+        out[spec.dest] = coerce(spec, value, where)
+    return out
+
+
+def load_settings(cli_values: Dict[str, Any], config_path: Optional[str] = None, cwd: Optional[str] = None) -> Settings:
+    """Config file values, overridden by the command line's."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    path = config_path or find_config(cwd)
+    values: Dict[str, Any] = {}
+    base = cwd
+    if path:
+        values.update(read_config(path))
+        base = os.path.dirname(os.path.abspath(path))
+    settings_values = {k: v for k, v in values.items()}
+    for k, v in cli_values.items():
+        if v is not None:
+            settings_values[k] = v
+    settings = Settings(settings_values, base_dir=base)
+    settings.config_path = path
+    return settings
+
+
+def dependency_patterns_match(patterns: Sequence[str], qualname: str) -> bool:
+    return any(fnmatch.fnmatchcase(qualname, p) for p in patterns or ())

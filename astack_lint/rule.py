@@ -1,0 +1,122 @@
+"""What a rule is, and what it sees.
+
+A rule is one module ``astack_lint/rules/axsNNN.py`` holding one ``Rule`` subclass. Its module
+docstring is its documentation (ruff's shape: What it does / Why is this bad? / Example /
+Use instead / Fix safety / References). A rule may declare a ``Collector``: a LibCST visitor that
+runs in the one batched traversal of each file and keeps what the rule needs in
+``facts.rule_data[code]``. After every file is collected, ``check`` runs once per linted file with
+the whole project model at hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, List, NamedTuple, Optional, Tuple
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from .facts import FileContext, FileFacts
+from .project import Project
+
+
+class Edit(NamedTuple):
+    """Replace the text between two (line, col) positions (1-based line, 0-based column)."""
+
+    start: Tuple[int, int]
+    end: Tuple[int, int]
+    text: str
+
+
+class Fix(NamedTuple):
+    edits: Tuple[Edit, ...]
+    applicability: str  # "safe" or "unsafe"
+    message: str = ""
+
+
+class Finding(NamedTuple):
+    code: str
+    message: str
+    path: str  # absolute path
+    line: int  # 1-based
+    col: int  # 0-based (displayed 1-based)
+    end_line: Optional[int] = None
+    end_col: Optional[int] = None
+    fix: Optional[Fix] = None
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.col, self.code, self.message)
+
+
+class RuleCollector(cst.BatchableCSTVisitor):
+    """Base for a rule's per-file visitor. Put what the rule needs later into ``self.data``."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.data: Any = []
+
+    def pos(self, node: cst.CSTNode) -> Tuple[int, int]:
+        start = self.get_metadata(PositionProvider, node).start
+        return start.line, start.column
+
+    def range(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
+        r = self.get_metadata(PositionProvider, node)
+        return r.start.line, r.start.column, r.end.line, r.end.column
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        return self.ctx.module.code_for_node(node)
+
+
+class CheckContext:
+    """What ``Rule.check`` gets: the project, the file being linted, the options."""
+
+    def __init__(self, rule: "Rule", project: Project, facts: FileFacts, settings: Any) -> None:
+        self.rule = rule
+        self.project = project
+        self.facts = facts
+        self.settings = settings
+        self.findings: List[Finding] = []
+
+    @property
+    def data(self) -> Any:
+        return self.facts.rule_data.get(self.rule.code, [])
+
+    def report(
+        self,
+        line: int,
+        col: int,
+        message: str,
+        end_line: Optional[int] = None,
+        end_col: Optional[int] = None,
+        fix: Optional[Fix] = None,
+    ) -> None:
+        self.findings.append(Finding(self.rule.code, message, self.facts.path, line, col, end_line, end_col, fix))
+
+    def relpath(self, path: str) -> str:
+        import os
+
+        try:
+            rel = os.path.relpath(path, self.project.root)
+        except ValueError:
+            return path
+        return path if rel.startswith("..") else rel
+
+
+class Rule:
+    code: str = ""
+    name: str = ""  # kebab-case slug
+    summary: str = ""  # one line, for the README table and ``rule --all``
+    collector: Optional[type] = None
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def doc(cls) -> str:
+        import inspect
+        import sys
+
+        module = sys.modules[cls.__module__]
+        return inspect.cleandoc(module.__doc__ or "")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Dict, List, Set, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+EXPECT = re.compile(r"#\s*expect:\s*(AXS\d{3}(?:\s*,\s*AXS\d{3})*)")
+FINDING = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<msg>.*)$")
+
+Key = Tuple[str, int, str]  # (path relative to the fixtures' parent, line, code)
+
+
+def expectations(root: Path = FIXTURES) -> Set[Key]:
+    out: Set[Key] = set()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).as_posix()
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            m = EXPECT.search(line)
+            if m:
+                for code in re.split(r"\s*,\s*", m.group(1)):
+                    out.add((rel, n, code))
+    return out
+
+
+def parse_output(text: str, cwd: Path) -> List[Tuple[str, int, int, str, str]]:
+    rows = []
+    for line in text.splitlines():
+        m = FINDING.match(line)
+        if m:
+            p = Path(m.group("path"))
+            if not p.is_absolute():
+                p = (cwd / p).resolve()
+            rows.append((str(p), int(m.group("line")), int(m.group("col")), m.group("code"), m.group("msg")))
+    return rows
+
+
+def run(args: List[str], cwd: Path, **kw) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    return subprocess.run(args, cwd=str(cwd), capture_output=True, text=True, env=env, timeout=600, **kw)
+
+
+def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "astack_lint", *args], cwd)
+
+
+def run_flake8(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "flake8", "--isolated", "--select", "AXS", *args], cwd)
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """Write a small project: project({"app.py": "..."}) -> its root."""
+
+    def make(files: Dict[str, str], marker: bool = True) -> Path:
+        if marker:
+            (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+        for name, text in files.items():
+            p = tmp_path / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return tmp_path
+
+    return make
+
+
+def codes_in(root: Path, *paths: str, **options) -> List[Tuple[str, int, str]]:
+    """Lint with the library: [(path relative to root, line, code)]."""
+    from astack_lint import Settings, lint_paths
+
+    result = lint_paths([str(root / p) for p in (paths or ("",))], Settings(options, base_dir=str(root)))
+    return [(os.path.relpath(f.path, root), f.line, f.code) for f in result.findings]

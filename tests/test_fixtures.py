@@ -1,0 +1,67 @@
+"""Every fixture, through all three entry points: the library, the CLI, and real flake8."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from astack_lint import Settings, lint_paths
+from astack_lint.rules import all_rules
+
+from .conftest import FIXTURES, REPO, expectations, parse_output, run_cli, run_flake8
+
+
+def _keys(rows):
+    return {(Path(p).resolve().relative_to(REPO).as_posix(), line, code) for p, line, *_, code in rows}
+
+
+def test_every_rule_has_fixtures():
+    expected_codes = {code for _, _, code in expectations()}
+    for rule in all_rules():
+        assert (FIXTURES / rule.code).is_dir(), f"no fixtures/{rule.code}/"
+        assert rule.code in expected_codes, f"no positive fixture for {rule.code}"
+        negatives = [p for p in (FIXTURES / rule.code).rglob("*.py") if "negative" in p.name]
+        assert negatives, f"no negative fixture for {rule.code}"
+
+
+def test_library_matches_expectations():
+    result = lint_paths([str(FIXTURES)], Settings(base_dir=str(REPO)))
+    assert not result.errors
+    got = {(Path(f.path).relative_to(REPO).as_posix(), f.line, f.code) for f in result.findings}
+    assert got == expectations()
+
+
+def test_cli_matches_expectations():
+    proc = run_cli("fixtures")
+    assert proc.returncode == 1, proc.stderr
+    rows = parse_output(proc.stdout, REPO)
+    assert {(Path(p).relative_to(REPO).as_posix(), line, code) for p, line, _c, code, _m in rows} == expectations()
+
+
+def test_flake8_matches_cli():
+    cli = run_cli("fixtures")
+    f8 = run_flake8("fixtures")
+    assert f8.returncode == 1, f8.stderr
+    cli_rows = sorted((p, line, col, code, msg) for p, line, col, code, msg in parse_output(cli.stdout, REPO))
+    f8_rows = sorted((p, line, col, code, msg) for p, line, col, code, msg in parse_output(f8.stdout, REPO))
+    assert f8_rows == cli_rows
+
+
+def test_flake8_single_file_sees_the_whole_project():
+    """flake8 (and pre-commit) hand over one file: cross-file facts must still be there."""
+    f8 = run_flake8("fixtures/AXS101/pkg/app.py")
+    rows = parse_output(f8.stdout, REPO)
+    assert [(line, code) for _p, line, _c, code, _m in rows] == [(9, "AXS101")]
+    cli = run_cli("fixtures/AXS101/pkg/app.py")
+    assert [(line, code) for _p, line, _c, code, _m in parse_output(cli.stdout, REPO)] == [(9, "AXS101")]
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_rule_docs_have_ruff_shape(rule):
+    doc = rule.doc()
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## References"):
+        assert heading in doc, f"{rule.code} docs lack {heading!r}"
+    assert rule.name and rule.name == rule.name.lower() and " " not in rule.name
+    assert rule.summary
