@@ -36,7 +36,7 @@ class ConfigError(Exception):
 
 class OptionSpec(NamedTuple):
     name: str  # kebab-case, as in pyproject.toml and on the command line
-    kind: str  # "codes", "globs", "strs", "bool", "str", "per-file-ignores"
+    kind: str  # "codes", "globs", "strs", "bool", "str", "version", "per-file-ignores"
     default: Any
     help: str
     plugin: bool  # also registered with flake8 (flake8 has its own select/ignore/exclude/...)
@@ -72,6 +72,23 @@ OPTIONS: Tuple[OptionSpec, ...] = (
         "(for libraries whose dependencies are used in another repository), e.g. 'mylib.deps.*'",
         True,
         "PATTERNS",
+    ),
+    OptionSpec(
+        "fastapi-version",
+        "version",
+        None,
+        "the FastAPI release(s) the project runs: a version or a PEP 440 specifier, e.g. 0.110.0 or "
+        "'>=0.100,<0.120' (default: read from lock files, requirements, pyproject.toml)",
+        True,
+        "SPEC",
+    ),
+    OptionSpec(
+        "starlette-version",
+        "version",
+        None,
+        "the Starlette release(s) the project runs, like --fastapi-version",
+        True,
+        "SPEC",
     ),
 )
 OPTIONS_BY_NAME: Dict[str, OptionSpec] = {o.name: o for o in OPTIONS}
@@ -139,6 +156,16 @@ def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
     if spec.kind == "per-file-ignores":
         return parse_per_file_ignores(value, where)
+    if spec.kind == "version":
+        from .releases import ReleaseConfigError, parse_option
+
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string (a version or a specifier), got {value!r}")
+        try:
+            parse_option(value)
+        except ReleaseConfigError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
+        return value.strip()
     if spec.kind == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
