@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
+from .depmodel import dependency_of_param, depends_symbol, resolve_callable
 from .facts import CallFact, Expr, FileFacts, FunctionFact, Param
 from .project import ObjRef, Project
 
@@ -475,66 +476,25 @@ def param_of(project: Project, facts: FileFacts, scope: str, dotted: str) -> Opt
     return project.param(project.resolve_name(facts, scope, head))
 
 
-def _depends_call(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr]) -> Optional[Expr]:
-    if expr is not None and expr.kind == "call" and project.callee_symbol(facts, scope, expr) in ("Depends", "Security"):
-        return expr
-    return None
-
-
-def _dependency_target(project: Project, facts: FileFacts, scope: str, dep: Expr, ann: Optional[Expr]):
-    """The function a ``Depends(...)`` call runs: a function, a class's ``__init__``, an instance's
-    ``__call__``; ``Depends()`` uses the annotation."""
-    target = _arg(dep, 0, "dependency")
-    if target is None:
-        target = ann
-        if ann is not None and ann.kind == "sub" and project.symbol(facts, scope, ann.value) == "Annotated" and ann.args:
-            target = ann.args[0]
-    if target is None:
-        return None
-    method = None
-    if target.kind == "call":
-        target, method = target.value, "__call__"
-    if target is None or target.kind != "name":
-        return None
-    qname = project.resolve_name(facts, scope, target.value)
-    d = project.definition(qname)
-    if d is None:
-        return None
-    if isinstance(d[1], FunctionFact):
-        return d if method is None else None
-    init = project.function(f"{qname}.{method or '__init__'}")
-    return init
-
-
 def dependencies_of(project: Project, facts: FileFacts, fn: FunctionFact) -> List[Tuple[FileFacts, FunctionFact]]:
-    """The functions FastAPI runs as dependencies of ``fn`` through its parameters
-    (``Depends(f)`` as default or in ``Annotated[T, Depends(f)]``)."""
+    """The functions FastAPI runs as dependencies of ``fn`` through its parameters (see depmodel)."""
     out = []
     for prm in fn.params:
-        dep = _depends_call(project, facts, fn.scope, prm.default)
-        if dep is None and prm.annotation is not None and prm.annotation.kind == "sub":
-            if project.symbol(facts, fn.scope, prm.annotation.value) == "Annotated":
-                for meta in prm.annotation.args[1:]:
-                    dep = dep or _depends_call(project, facts, fn.scope, meta)
+        dep = dependency_of_param(project, facts, fn, prm)
         if dep is not None:
-            target = _dependency_target(project, facts, fn.scope, dep, prm.annotation)
-            if target is not None:
-                out.append(target)
+            out.append((dep[0], dep[1]))
     return out
 
 
 def _decorator_dependencies(project: Project, facts: FileFacts, fn: FunctionFact) -> List[Tuple[FileFacts, FunctionFact]]:
     """``dependencies=[Depends(f)]`` on the route decorators of ``fn``."""
-    out = []
+    out: List[Tuple[FileFacts, FunctionFact]] = []
     for c in facts.calls:
         if c.decorates != fn.qualname:
             continue
-        for _f, s, item in seq_items(project, facts, c.scope, c.call.kwarg("dependencies")):
-            dep = _depends_call(project, _f, s, item)
-            if dep is not None:
-                target = _dependency_target(project, _f, s, dep, None)
-                if target is not None:
-                    out.append(target)
+        for f, s, item in seq_items(project, facts, c.scope, c.call.kwarg("dependencies")):
+            if depends_symbol(project, f, s, item) and item.args:
+                out.extend(resolve_callable(project, f, s, _arg(item, 0, "dependency")))
     return out
 
 
