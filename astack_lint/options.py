@@ -41,6 +41,7 @@ class OptionSpec(NamedTuple):
     help: str
     plugin: bool  # also registered with flake8 (flake8 has its own select/ignore/exclude/...)
     metavar: str = ""
+    choices: Tuple[str, ...] = ()  # for kind "str": the values allowed
 
     @property
     def dest(self) -> str:
@@ -64,6 +65,18 @@ OPTIONS: Tuple[OptionSpec, ...] = (
     ),
     OptionSpec("exit-zero", "bool", False, "exit 0 even when there are findings", False),
     OptionSpec("disable-noqa", "bool", False, "report findings even on lines with # noqa", False),
+    OptionSpec(
+        "output-format",
+        "str",
+        "text",
+        "how to print findings: text, json, sarif (SARIF 2.1.0, for code scanning) or github "
+        "(GitHub Actions annotations)",
+        False,
+        "{text,json,sarif,github}",
+        ("text", "json", "sarif", "github"),
+    ),
+    OptionSpec("statistics", "bool", False, "print a count per code instead of the findings", False),
+    OptionSpec("show-source", "bool", False, "print the offending line, with a caret under the column", False),
     OptionSpec(
         "dependency-functions",
         "strs",
@@ -169,6 +182,10 @@ def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
     if spec.kind == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+        if spec.choices:
+            if value.strip().lower() not in spec.choices:
+                raise ConfigError(f"{where}: {key} must be one of {', '.join(spec.choices)}, got {value!r}")
+            return value.strip().lower()
         return value
     if isinstance(value, str):
         items = split_list(value)
