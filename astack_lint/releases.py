@@ -184,6 +184,18 @@ class Possible:
         return f"{self.package}=" + ",".join(str(v) for v in self.versions) + ("+" if self.beyond else "")
 
 
+def render_hull(package: str, versions: Sequence[Version], beyond: bool) -> str:
+    """From the first to the last of some releases, e.g. ``0.23.1-0.28.0`` (gaps left out)."""
+    versions = sorted(set(versions))
+    if len(versions) <= 1:
+        return render_ranges(package, versions, beyond)
+    universe = KNOWN[package].versions
+    first, last = versions[0], versions[-1]
+    if beyond and last >= universe[-1]:
+        return "every release" if first <= universe[0] else f">={first}"
+    return f"<={last}" if first <= universe[0] else f"{first}-{last}"
+
+
 def render_ranges(package: str, versions: Sequence[Version], beyond: bool) -> str:
     if not versions:
         return f"releases after {KNOWN[package].versions[-1]}" if beyond else "no release"
@@ -361,7 +373,7 @@ class Releases:
             where = f"where {h.affected.symptom}" if h.affected.symptom else ""
             with_starlette = ""
             if package == "fastapi" and h.affected.starlette is not None and self.starlette.single() is None:
-                with_starlette = f"with starlette {render_ranges('starlette', h.starlette, h.starlette_beyond)}"
+                with_starlette = f"with starlette {render_hull('starlette', h.starlette, h.starlette_beyond)}"
             if package == "fastapi":
                 rng = render_ranges("fastapi", h.fastapi, h.fastapi_beyond)
             else:

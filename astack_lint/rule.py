@@ -17,6 +17,7 @@ from libcst.metadata import PositionProvider
 
 from .facts import FileContext, FileFacts
 from .project import Project
+from .releases import Affected, Hit, Releases, for_path  # noqa: F401 (Affected: for rules to import)
 
 
 class Edit(NamedTuple):
@@ -83,6 +84,20 @@ class CheckContext:
     def data(self) -> Any:
         return self.facts.rule_data.get(self.rule.code, [])
 
+    @property
+    def releases(self) -> Releases:
+        """The FastAPI / Starlette releases this file's project can run (see ``releases.py``)."""
+        return for_path(self.facts.path, self.project.root, self.settings, self.project._memo)
+
+    def affected_hits(self, affected: Optional[Iterable[Any]] = None) -> List[Hit]:
+        """The rule's affected ranges (default: ``rule.affected``) that the project's possible
+        releases meet. Empty: the harm cannot happen on any release the project runs; stay quiet."""
+        return self.releases.hits(self.rule.affected if affected is None else affected)
+
+    def explain_releases(self, hits: List[Hit]) -> str:
+        """``your constraint fastapi>=0.100 (pyproject.toml) admits 0.106.0-0.117.1, where ...``"""
+        return self.releases.explain(hits)
+
     def report(
         self,
         line: int,
@@ -109,6 +124,9 @@ class Rule:
     name: str = ""  # kebab-case slug
     summary: str = ""  # one line, for the README table and ``rule --all``
     collector: Optional[type] = None
+    # release-dependent rules: the releases where the pattern does harm (``releases.Affected`` rows,
+    # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
+    affected: Tuple[Any, ...] = ()
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError
