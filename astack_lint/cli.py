@@ -22,6 +22,9 @@ examples:
   astack-lint --per-file-ignores 'tests/*:AXS1' .
   astack-lint rule AXS101              explain a rule
   astack-lint rule --all               list every rule
+  astack-lint --output-format sarif -o astack.sarif .   for GitHub code scanning
+  astack-lint --output-format github .                  annotations in GitHub Actions
+  astack-lint --statistics .           a count per code
 
 exit codes:
   0  no findings
@@ -55,17 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, dest=spec.dest, metavar=spec.metavar or "VALUE", default=None, help=spec.help)
     parser.add_argument("--config", metavar="PATH", help="read options from this TOML file "
                         "(default: the nearest pyproject.toml with [tool.astack-lint])")
+    parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to this file instead of "
+                        "standard output (the summary still goes to standard error)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but findings and errors")
     parser.add_argument("--version", action="version", version=f"astack-lint {__version__}")
     return parser
-
-
-def _display(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -100,25 +97,43 @@ def _lint(argv: List[str]) -> int:
         print(f"astack-lint: error: {args.config}: no such config file", file=sys.stderr)
         return EXIT_ERROR
     result = lint_paths(args.paths or ["."], settings)
-    out = sys.stdout
-    for f in result.findings:
-        out.write(f"{_display(f.path)}:{f.line}:{f.col + 1}: {f.code} {f.message}\n")
-    out.flush()
-    for e in result.errors:
-        print(e.format(_display(e.path)), file=sys.stderr)
-    if not args.quiet:
-        n = len(result.findings)
-        files_with = len({f.path for f in result.findings})
-        summary = f"{n} finding{'s' if n != 1 else ''}"
-        if n:
-            summary += f" in {files_with} file{'s' if files_with != 1 else ''}"
-        summary += f" ({result.files} file{'s' if result.files != 1 else ''} linted"
-        if result.errors:
-            summary += f", {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}"
-        summary += ")"
-        print(summary, file=sys.stderr)
+    if not _report(result, settings, args):
+        return EXIT_ERROR
     if result.errors:
         return EXIT_ERROR
     if result.findings and not settings.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _report(result: Any, settings: Any, args: argparse.Namespace) -> bool:
+    """Print the findings in the chosen format (standard output or --output-file), the errors and
+    the summary on standard error. False if the report could not be written."""
+    from . import output
+    from .rules import all_rules
+
+    fmt = getattr(settings, "output_format", None) or "text"
+    to_file = bool(args.output_file)
+    text = output.render(
+        fmt,
+        result.findings,
+        result.errors,
+        rules=[r for r in all_rules() if settings.is_selected(r.code)],
+        color=not to_file and fmt == "text" and output.use_color(sys.stdout),
+        show_source=bool(getattr(settings, "show_source", False)),
+        show_statistics=bool(getattr(settings, "statistics", False)),
+    )
+    ok = True
+    if to_file:
+        try:
+            output.write_file(args.output_file, text)
+        except OSError as exc:
+            print(f"astack-lint: error: {args.output_file}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            ok = False
+    else:
+        output.write_text(sys.stdout, text)
+    for e in result.errors:
+        print(e.format(output.display_path(e.path)), file=sys.stderr)
+    if not args.quiet:
+        print(output.summary_line(result.findings, result.files, len(result.errors)), file=sys.stderr)
+    return ok
