@@ -109,8 +109,6 @@ def releases_markdown(rule: Rule) -> str:
     if not rows:
         return ""
     lines = [
-        "Where it matters (from the rule's affected-release data):",
-        "",
         "| FastAPI | Starlette | What happens |",
         "|---|---|---|",
     ]
