@@ -1,0 +1,98 @@
+"""
+## What it does
+Checks for a bare `except:` or `except BaseException:` whose `try` body holds the `yield` of a
+FastAPI dependency, when the handler can finish without raising on some path (it falls through,
+returns, or only raises on some branches). Only generators the project passes to `Depends(...)` or
+`Security(...)` count (directly, in `Annotated[...]` or a type alias of it, in `dependencies=[...]`,
+or as a `dependency_overrides` value), plus functions named by the `dependency-functions` option;
+plain iterators, `@contextmanager` helpers and streaming bodies are never checked. A handler whose
+every path raises (`raise`, `raise HTTPException(...) from e`, a helper that always raises) is fine.
+
+## Why is this bad?
+FastAPI throws the endpoint's exception into the dependency at `yield`. A bare `except:` catches it,
+and catches cancellation too (`asyncio.CancelledError`, `GeneratorExit`). When the handler does not
+re-raise:
+
+- FastAPI >= 0.118: the client gets a 500, and the server logs only
+  `FastAPIError: Response not awaited...`; the original error is never logged. An `HTTPException(404)`
+  raised by the endpoint turns into a 500.
+- FastAPI 0.110 - 0.117: the same, with `FastAPIError: No response object was returned...`.
+- FastAPI 0.74 - 0.109: a 500 with the error re-raised for you and logged (an `HTTPException` still
+  reaches the client).
+- FastAPI <= 0.73: a 500, nothing logged.
+- With `Depends(..., scope="function")` (FastAPI >= 0.121): a 500 with
+  `UnboundLocalError: cannot access local variable 'response'...`; the original error is lost.
+
+Async dependencies swallow `asyncio.CancelledError` this way in every release (up to 0.105 the
+cancellation is silently lost, later it ends in a 500); sync dependencies get `CancelledError` from
+0.162.5 (`GeneratorExit` before).
+
+## Example
+```python
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    except:
+        db.rollback()
+    finally:
+        db.close()
+```
+
+## Use instead
+Re-raise, as FastAPI's docs require ("Always raise in Dependencies with yield and except"):
+```python
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    except Exception:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+```
+If the cleanup does not depend on the error, `finally` alone is enough.
+
+## Fix safety
+No automatic fix: whether to re-raise or raise an `HTTPException` is the author's choice.
+
+## References
+- [Dependencies with yield and except](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except)
+- FastAPI source: `fastapi/routing.py` (`Response not awaited`), `fastapi/dependencies/utils.py`
+"""
+
+from __future__ import annotations
+
+from ..flow import FlowCollector, generator_dependencies, handler_catches, live, swallow_symptom
+from ..rule import CheckContext, Rule
+
+
+class Collector(FlowCollector):
+    parts = ("handlers", "swallows")
+
+
+class BareExceptAroundYield(Rule):
+    code = "AXS301"
+    name = "bare-except-around-dependency-yield"
+    summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
+    collector = Collector
+
+    def check(self, ctx: CheckContext) -> None:
+        for dep in generator_dependencies(ctx):
+            rec = dep.record
+            for idx, guard_sets in sorted(rec["swallows"].items()):
+                line, col, typ, _star = rec["handlers"][idx]
+                tags = handler_catches(ctx.project, ctx.facts, dep.fn.qualname, typ)
+                if not tags & {"bare", "BaseException"}:
+                    continue
+                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+                    continue
+                what = "bare `except:`" if "bare" in tags else "`except BaseException`"
+                ctx.report(
+                    line,
+                    col,
+                    f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
+                    f"swallows the endpoint's errors and cancellation; {swallow_symptom(dep.scopes)}; "
+                    f"re-raise with `raise`",
+                )

@@ -1,0 +1,102 @@
+"""
+## What it does
+Checks for an `except` handler other than a bare one or `BaseException` (`except Exception`,
+`except HTTPException`, `except SQLAlchemyError`, a tuple of classes, `except*`) whose `try` body
+holds the `yield` of a FastAPI dependency, when the handler can finish without raising on some path.
+The check is path-sensitive: `if retryable: raise` followed by falling through is reported; a
+handler whose every path raises (a bare `raise`, `raise HTTPException(...) from e`, a helper that
+always raises or is annotated `NoReturn`) is not. Handlers in nested functions or classes, and
+`try` blocks that do not hold the `yield`, are not checked. Handlers that catch only
+`GeneratorExit` are left alone. Only generators the project uses as dependencies count (see
+AXS301), plus functions named by the `dependency-functions` option.
+
+## Why is this bad?
+FastAPI throws the endpoint's exception into the dependency at `yield`. A handler that catches it
+and does not re-raise swallows it:
+
+- FastAPI >= 0.118: the client gets a 500 and the server logs only
+  `FastAPIError: Response not awaited...`; the original error is never logged. An
+  `HTTPException(404)` raised by the endpoint turns into a 500.
+- FastAPI 0.110 - 0.117: the same, with `FastAPIError: No response object was returned...`.
+- FastAPI 0.74 - 0.109: a 500 with the error re-raised for you and logged (an `HTTPException` still
+  reaches the client).
+- FastAPI <= 0.73: a 500, nothing logged.
+- With `Depends(..., scope="function")` (FastAPI >= 0.121): a 500 with
+  `UnboundLocalError: cannot access local variable 'response'...`; the original error is lost.
+
+FastAPI's own tutorial (`tutorial008c`, "Always raise in Dependencies with yield and except") shows
+exactly this with a narrow `except InternalError:`.
+
+## Example
+```python
+async def get_session():
+    async with SessionLocal() as session:
+        try:
+            yield session
+        except SQLAlchemyError:
+            await session.rollback()
+```
+
+## Use instead
+```python
+async def get_session():
+    async with SessionLocal() as session:
+        try:
+            yield session
+        except SQLAlchemyError:
+            await session.rollback()
+            raise
+```
+Raising another exception is fine too: `raise HTTPException(status_code=400) from e`.
+
+## Fix safety
+No automatic fix: whether to re-raise or raise an `HTTPException` is the author's choice.
+
+## References
+- [Dependencies with yield and except](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except)
+- FastAPI source: `fastapi/routing.py` (`Response not awaited`)
+"""
+
+from __future__ import annotations
+
+from ..flow import FlowCollector, generator_dependencies, handler_catches, live, swallow_symptom
+from ..rule import CheckContext, Rule
+
+
+def _type_text(expr) -> str:
+    if expr is None:
+        return ""
+    if expr.kind == "name":
+        return expr.value
+    if expr.kind == "seq":
+        return "(" + ", ".join(_type_text(e) or "..." for e in expr.args) + ")"
+    return "..."
+
+
+class Collector(FlowCollector):
+    parts = ("handlers", "swallows")
+
+
+class HandlerAroundYieldSwallows(Rule):
+    code = "AXS302"
+    name = "except-around-dependency-yield-swallows"
+    summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
+    collector = Collector
+
+    def check(self, ctx: CheckContext) -> None:
+        for dep in generator_dependencies(ctx):
+            rec = dep.record
+            for idx, guard_sets in sorted(rec["swallows"].items()):
+                line, col, typ, star = rec["handlers"][idx]
+                tags = handler_catches(ctx.project, ctx.facts, dep.fn.qualname, typ)
+                if tags & {"bare", "BaseException"} or tags == {"GeneratorExit"}:
+                    continue
+                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+                    continue
+                ctx.report(
+                    line,
+                    col,
+                    f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency '{dep.fn.qualname}' can finish "
+                    f"without raising: it swallows the endpoint's exception; {swallow_symptom(dep.scopes)}; "
+                    f"re-raise with `raise` (or raise an HTTPException from it)",
+                )

@@ -1,0 +1,77 @@
+"""
+## What it does
+Checks for a FastAPI dependency (a generator the project passes to `Depends(...)` or `Security(...)`,
+or a function named by the `dependency-functions` option) that can reach `yield` a second time on
+the path where the endpoint succeeded: two `yield` statements on one path, or a `yield` in a loop
+that can run again after it. A `yield` inside a loop that always `break`s or `return`s after it is
+fine; `yield from` is not counted.
+
+## Why is this bad?
+FastAPI runs a dependency with `yield` as a context manager: it takes exactly one value and, when
+the request is done, expects the generator to finish. Reaching a second `yield` raises
+`RuntimeError: generator didn't stop`. On FastAPI 0.106 - 0.117, and with
+`Depends(..., scope="function")`, the request answers 500; on every other release the client
+already got its 200 and the error is only logged, and the code after the second `yield` (the
+cleanup) never runs.
+
+## Example
+```python
+def get_connections():
+    for url in DATABASE_URLS:
+        conn = connect(url)
+        yield conn
+        conn.close()
+```
+
+## Use instead
+Yield once, for example a list:
+```python
+def get_connections():
+    conns = [connect(url) for url in DATABASE_URLS]
+    try:
+        yield conns
+    finally:
+        for conn in conns:
+            conn.close()
+```
+
+## Fix safety
+No automatic fix.
+
+## References
+- [Dependencies with yield](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
+- Python: `contextlib.contextmanager` ("generator didn't stop")
+"""
+
+from __future__ import annotations
+
+from ..flow import FlowCollector, generator_dependencies, live
+from ..rule import CheckContext, Rule
+
+
+class Collector(FlowCollector):
+    parts = ("second_yields",)
+
+
+class DependencyYieldsTwice(Rule):
+    code = "AXS303"
+    name = "dependency-yields-twice"
+    summary = "a dependency that can reach yield a second time: RuntimeError: generator didn't stop"
+    collector = Collector
+
+    def check(self, ctx: CheckContext) -> None:
+        for dep in generator_dependencies(ctx):
+            by_pos = {}
+            for line, col, guards in dep.record["second_yields"]:
+                by_pos.setdefault((line, col), []).append(guards)
+            for (line, col), guard_sets in sorted(by_pos.items()):
+                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+                    continue
+                ctx.report(
+                    line,
+                    col,
+                    f"dependency '{dep.fn.qualname}' can reach yield a second time: RuntimeError: generator didn't "
+                    f"stop (a 500 on FastAPI 0.106-0.117 and with scope='function'; on other releases the client "
+                    f"already got its response, the error is only logged and the cleanup after this yield never "
+                    f"runs); yield exactly once",
+                )

@@ -1,0 +1,74 @@
+"""
+## What it does
+Checks for a FastAPI dependency (a generator the project passes to `Depends(...)` or `Security(...)`,
+or a function named by the `dependency-functions` option) with a path that returns before any
+`yield`: a `return` statement reached before the first `yield`, or the end of the body reached
+without yielding (for example `if enabled: yield client` with no `else`). Raising before the
+`yield` is fine, and so is a path that only skips a loop whose body yields.
+
+## Why is this bad?
+FastAPI runs a dependency with `yield` as a context manager and needs exactly one value. A generator
+that finishes without yielding raises `RuntimeError: generator didn't yield`: the request answers
+500, in every FastAPI release. The author usually meant to refuse the request, which takes an
+exception (`raise HTTPException(...)`), or to provide `None`, which takes `yield None`.
+
+## Example
+```python
+def get_user(token: str = Header()):
+    if not token:
+        return
+    yield load_user(token)
+```
+
+## Use instead
+```python
+def get_user(token: str = Header()):
+    if not token:
+        raise HTTPException(status_code=401)
+    yield load_user(token)
+```
+
+## Fix safety
+No automatic fix: raising and yielding `None` mean different things.
+
+## References
+- [Dependencies with yield](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
+- Python: `contextlib.contextmanager` ("generator didn't yield")
+"""
+
+from __future__ import annotations
+
+from ..flow import FlowCollector, generator_dependencies, live
+from ..rule import CheckContext, Rule
+
+
+class Collector(FlowCollector):
+    parts = ("early_returns", "fall_off")
+
+
+class DependencyReturnsBeforeYield(Rule):
+    code = "AXS304"
+    name = "dependency-returns-before-yield"
+    summary = "a dependency with a path that returns before any yield: RuntimeError: generator didn't yield"
+    collector = Collector
+
+    def check(self, ctx: CheckContext) -> None:
+        project = ctx.project
+        for dep in generator_dependencies(ctx):
+            rec = dep.record
+            by_pos = {}
+            for line, col, guards in rec["early_returns"]:
+                by_pos.setdefault((line, col), []).append(guards)
+            why = (
+                "RuntimeError: generator didn't yield, the request answers 500 (every FastAPI release); raise "
+                "an exception (e.g. HTTPException) to refuse the request, or yield a value"
+            )
+            for (line, col), guard_sets in sorted(by_pos.items()):
+                if live(project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+                    ctx.report(line, col, f"dependency '{dep.fn.qualname}' can return before its first yield: {why}")
+            if rec["fall_off"] and live(project, self.code, ctx.facts, dep.fn.qualname, rec["fall_off"]):
+                ctx.report(
+                    rec["line"],
+                    rec["col"],
+                    f"dependency '{dep.fn.qualname}' can reach the end of its body without yielding: {why}",
+                )

@@ -1,0 +1,82 @@
+"""
+## What it does
+Checks for a `raise` of an exception (`raise HTTPException(...)`, `raise ValueError(...)`) after
+`yield` in a FastAPI dependency used with the default request scope, on the path where the endpoint
+succeeded: straight after the `yield`, in a `finally` block, or in a handler that catches a failure
+of the code after the `yield` (a failed `commit()`). A bare `raise` that re-raises, and
+`raise ... from e` in a handler for the endpoint's own exception, are not reported. Dependencies used
+only with `Depends(..., scope="function")` are not reported either.
+
+## Why is this bad?
+With the default request scope, FastAPI runs the code after `yield` once the response is sent (on
+FastAPI <= 0.105 and >= 0.118). The client already has its 200 and never sees the exception; an
+`HTTPException` only makes the server log `RuntimeError: Caught handled exception, but response
+already started.`, any other exception is only logged. A failed commit after `yield` is invisible to
+the client. (On FastAPI 0.106 - 0.117 the exit code ran before the response and the client got the
+error; code written against those releases silently changed behaviour.)
+
+## Example
+```python
+def get_db():
+    db = SessionLocal()
+    yield db
+    if db.dirty:
+        raise HTTPException(status_code=409, detail="unsaved changes")
+    db.close()
+```
+
+## Use instead
+Check in the endpoint (or before `yield`), or make the dependency's exit run before the response
+with `Depends(get_db, scope="function")` (FastAPI >= 0.121):
+```python
+@app.post("/items")
+def create_item(db: Session = Depends(get_db, scope="function")): ...
+```
+
+## Fix safety
+No automatic fix.
+
+## References
+- [Dependencies with yield: early exit and scope](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
+- FastAPI release notes 0.106.0, 0.118.0, 0.121.0
+"""
+
+from __future__ import annotations
+
+from ..flow import FlowCollector, generator_dependencies, live
+from ..rule import CheckContext, Rule
+
+
+class Collector(FlowCollector):
+    parts = ("raises_after",)
+
+
+class RaiseAfterYield(Rule):
+    code = "AXS305"
+    name = "dependency-raises-after-yield"
+    summary = "raise after yield in a request-scoped dependency: the client already has its response"
+    collector = Collector
+
+    def check(self, ctx: CheckContext) -> None:
+        for dep in generator_dependencies(ctx):
+            if "request" not in dep.scopes:
+                continue
+            by_pos = {}
+            for line, col, guards, mode in dep.record["raises_after"]:
+                by_pos.setdefault((line, col), []).append((guards, mode))
+            for (line, col), items in sorted(by_pos.items()):
+                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for g, _m in items]):
+                    continue
+                when = (
+                    "after yield"
+                    if any(m == "normal" for _g, m in items)
+                    else "after yield when the code after yield fails"
+                )
+                ctx.report(
+                    line,
+                    col,
+                    f"raise {when} in dependency '{dep.fn.qualname}' (request scope): on FastAPI <= 0.105 and "
+                    f">= 0.118 the client already has its response and never sees this error, it is only "
+                    f"logged (on 0.106-0.117 the client gets it); check before yield or in the endpoint, or "
+                    f"use Depends(..., scope='function') (FastAPI >= 0.121)",
+                )
