@@ -194,6 +194,11 @@ class SourceLines:
         return None
 
 
+def one_line(text: str) -> str:
+    """The text format keeps one finding per line: line breaks in a message show as ``\\n``."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _caret_line(line: str, col: int, width: int) -> str:
     """Spaces (tabs kept, so the caret lines up) up to ``col``, then ``^`` x width."""
     pad = "".join(ch if ch == "\t" else " " for ch in line[:col])
@@ -212,7 +217,7 @@ def format_text(
     out = []
     for f in findings:
         out.append(
-            f"{style.bold(display_path(f.path, cwd))}:{f.line}:{f.col + 1}: {style.code(f.code)} {f.message}"
+            f"{style.bold(display_path(f.path, cwd))}:{f.line}:{f.col + 1}: {style.code(f.code)} {one_line(f.message)}"
         )
         if show_source:
             line = sources.line(f.path, f.line)
