@@ -514,31 +514,33 @@ class Reached(NamedTuple):
 
 
 def reached_from(project: Project, facts: FileFacts, fn: FunctionFact, max_depth: int = 4) -> List[Reached]:
-    """``fn`` and the project functions it runs: its dependencies (transitively) and the functions it
-    calls by name, up to ``max_depth`` steps."""
+    """``fn`` (an endpoint) and the project functions a request to it runs: its dependencies
+    (transitively: FastAPI runs them) and the functions they call by name, up to ``max_depth``
+    calls deep. A function reached by a call does not run its ``Depends`` defaults."""
     key = ("appmodel", "reached", facts.path, fn.qualname, max_depth)
     if key in project._memo:
         return project._memo[key]  # type: ignore[return-value]
     out = [Reached(facts, fn, "endpoint")]
     seen = {(facts.path, fn.qualname)}
-    frontier = [(facts, fn)]
-    for step in range(max_depth):
-        nxt = []
-        for f, g in frontier:
+    todo = [(facts, fn, True, 0)]  # (facts, function, run by FastAPI, call depth)
+    while todo and len(out) < 400:
+        f, g, by_fastapi, depth = todo.pop(0)
+        found = []
+        if by_fastapi:
             deps = dependencies_of(project, f, g)
-            if step == 0:
+            if g is fn:
                 deps = deps + _decorator_dependencies(project, f, g)
             found = [(d, "dependency") for d in deps]
+        if depth < max_depth:
             for c in calls_within(project, f, g):
                 target = _function_of(project, f, c.scope, c.call.value)
                 if target is not None:
                     found.append((target, "call"))
-            for (tf, tfn), how in found:
-                if (tf.path, tfn.qualname) not in seen:
-                    seen.add((tf.path, tfn.qualname))
-                    out.append(Reached(tf, tfn, how))
-                    nxt.append((tf, tfn))
-        frontier = nxt
+        for (tf, tfn), how in found:
+            if (tf.path, tfn.qualname) not in seen:
+                seen.add((tf.path, tfn.qualname))
+                out.append(Reached(tf, tfn, how))
+                todo.append((tf, tfn, how == "dependency", depth + (how == "call")))
     project._memo[key] = out
     return out
 
