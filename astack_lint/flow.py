@@ -583,6 +583,26 @@ def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
     return out
 
 
+def swallowing_handlers(ctx: CheckContext, wanted: Callable[[Set[str]], bool]):
+    """The handlers around a dependency's yield that swallow the thrown exception on a real path,
+    whose type tags (see ``handler_catches``) satisfy ``wanted``: (dependency, line, col, type, star, tags)."""
+    for dep in generator_dependencies(ctx):
+        rec = dep.record
+        for idx, guard_sets in sorted(rec["swallows"].items()):
+            line, col, typ, star = rec["handlers"][idx]
+            tags = handler_catches(ctx.project, ctx.facts, dep.fn.qualname, typ)
+            if wanted(tags) and live(ctx.project, ctx.rule.code, ctx.facts, dep.fn.qualname, guard_sets):
+                yield dep, line, col, typ, star, tags
+
+
+def by_position(records: Iterable[tuple]) -> List[Tuple[Tuple[int, int], List[tuple]]]:
+    """Group event records ``(line, col, guards, *more)`` by position: [((line, col), [(guards, *more)])]."""
+    out: Dict[Tuple[int, int], List[tuple]] = {}
+    for rec in records:
+        out.setdefault((rec[0], rec[1]), []).append(tuple(rec[2:]))
+    return sorted(out.items())
+
+
 def handler_catches(project: Project, facts: FileFacts, scope: str, type_expr: Optional[Expr]) -> Set[str]:
     """What a handler's type names, as a set of tags: "bare", "BaseException", "GeneratorExit",
     "other" (anything else, or unknown)."""

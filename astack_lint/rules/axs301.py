@@ -64,7 +64,7 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, generator_dependencies, handler_catches, live, swallow_symptom
+from ..flow import FlowCollector, swallow_symptom, swallowing_handlers
 from ..rule import CheckContext, Rule
 
 
@@ -79,20 +79,12 @@ class BareExceptAroundYield(Rule):
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:
-        for dep in generator_dependencies(ctx):
-            rec = dep.record
-            for idx, guard_sets in sorted(rec["swallows"].items()):
-                line, col, typ, _star = rec["handlers"][idx]
-                tags = handler_catches(ctx.project, ctx.facts, dep.fn.qualname, typ)
-                if not tags & {"bare", "BaseException"}:
-                    continue
-                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
-                    continue
-                what = "bare `except:`" if "bare" in tags else "`except BaseException`"
-                ctx.report(
-                    line,
-                    col,
-                    f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
-                    f"swallows the endpoint's errors and cancellation; {swallow_symptom(dep.scopes)}; "
-                    f"re-raise with `raise`",
-                )
+        for dep, line, col, _typ, _star, tags in swallowing_handlers(ctx, lambda t: bool(t & {"bare", "BaseException"})):
+            what = "bare `except:`" if "bare" in tags else "`except BaseException`"
+            ctx.report(
+                line,
+                col,
+                f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
+                f"swallows the endpoint's errors and cancellation; {swallow_symptom(dep.scopes)}; "
+                f"re-raise with `raise`",
+            )

@@ -59,7 +59,7 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, generator_dependencies, handler_catches, live, swallow_symptom
+from ..flow import FlowCollector, swallow_symptom, swallowing_handlers
 from ..rule import CheckContext, Rule
 
 
@@ -73,6 +73,11 @@ def _type_text(expr) -> str:
     return "..."
 
 
+def _is_other(tags) -> bool:
+    """Not AXS301's (bare / BaseException), and not only GeneratorExit."""
+    return not tags & {"bare", "BaseException"} and tags != {"GeneratorExit"}
+
+
 class Collector(FlowCollector):
     parts = ("handlers", "swallows")
 
@@ -84,19 +89,11 @@ class HandlerAroundYieldSwallows(Rule):
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:
-        for dep in generator_dependencies(ctx):
-            rec = dep.record
-            for idx, guard_sets in sorted(rec["swallows"].items()):
-                line, col, typ, star = rec["handlers"][idx]
-                tags = handler_catches(ctx.project, ctx.facts, dep.fn.qualname, typ)
-                if tags & {"bare", "BaseException"} or tags == {"GeneratorExit"}:
-                    continue
-                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
-                    continue
-                ctx.report(
-                    line,
-                    col,
-                    f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency '{dep.fn.qualname}' can finish "
-                    f"without raising: it swallows the endpoint's exception; {swallow_symptom(dep.scopes)}; "
-                    f"re-raise with `raise` (or raise an HTTPException from it)",
-                )
+        for dep, line, col, typ, star, _tags in swallowing_handlers(ctx, _is_other):
+            ctx.report(
+                line,
+                col,
+                f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency "
+                f"'{dep.fn.qualname}' can finish without raising: it swallows the endpoint's exception; "
+                f"{swallow_symptom(dep.scopes)}; re-raise with `raise` (or raise an HTTPException from it)",
+            )

@@ -11,8 +11,7 @@ FastAPI runs a dependency with `yield` as a context manager: it takes exactly on
 the request is done, expects the generator to finish. Reaching a second `yield` raises
 `RuntimeError: generator didn't stop`. On FastAPI 0.106 - 0.117, and with
 `Depends(..., scope="function")`, the request answers 500; on every other release the client
-already got its 200 and the error is only logged, and the code after the second `yield` (the
-cleanup) never runs.
+already got its 200 and the error is only logged. The code after the second `yield` never runs.
 
 ## Example
 ```python
@@ -45,7 +44,7 @@ No automatic fix.
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, generator_dependencies, live
+from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import CheckContext, Rule
 
 
@@ -61,17 +60,14 @@ class DependencyYieldsTwice(Rule):
 
     def check(self, ctx: CheckContext) -> None:
         for dep in generator_dependencies(ctx):
-            by_pos = {}
-            for line, col, guards in dep.record["second_yields"]:
-                by_pos.setdefault((line, col), []).append(guards)
-            for (line, col), guard_sets in sorted(by_pos.items()):
-                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+            for (line, col), items in by_position(dep.record["second_yields"]):
+                if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for (g,) in items]):
                     continue
                 ctx.report(
                     line,
                     col,
                     f"dependency '{dep.fn.qualname}' can reach yield a second time: RuntimeError: generator didn't "
                     f"stop (a 500 on FastAPI 0.106-0.117 and with scope='function'; on other releases the client "
-                    f"already got its response, the error is only logged and the cleanup after this yield never "
-                    f"runs); yield exactly once",
+                    f"already got its response and the error is only logged), and the code after this yield never "
+                    f"runs; yield exactly once",
                 )

@@ -38,7 +38,7 @@ No automatic fix: raising and yielding `None` mean different things.
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, generator_dependencies, live
+from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import CheckContext, Rule
 
 
@@ -56,15 +56,12 @@ class DependencyReturnsBeforeYield(Rule):
         project = ctx.project
         for dep in generator_dependencies(ctx):
             rec = dep.record
-            by_pos = {}
-            for line, col, guards in rec["early_returns"]:
-                by_pos.setdefault((line, col), []).append(guards)
             why = (
                 "RuntimeError: generator didn't yield, the request answers 500 (every FastAPI release); raise "
                 "an exception (e.g. HTTPException) to refuse the request, or yield a value"
             )
-            for (line, col), guard_sets in sorted(by_pos.items()):
-                if live(project, self.code, ctx.facts, dep.fn.qualname, guard_sets):
+            for (line, col), items in by_position(rec["early_returns"]):
+                if live(project, self.code, ctx.facts, dep.fn.qualname, [g for (g,) in items]):
                     ctx.report(line, col, f"dependency '{dep.fn.qualname}' can return before its first yield: {why}")
             if rec["fall_off"] and live(project, self.code, ctx.facts, dep.fn.qualname, rec["fall_off"]):
                 ctx.report(

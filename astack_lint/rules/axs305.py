@@ -43,7 +43,7 @@ No automatic fix.
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, generator_dependencies, live
+from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import CheckContext, Rule
 
 
@@ -61,10 +61,7 @@ class RaiseAfterYield(Rule):
         for dep in generator_dependencies(ctx):
             if "request" not in dep.scopes:
                 continue
-            by_pos = {}
-            for line, col, guards, mode in dep.record["raises_after"]:
-                by_pos.setdefault((line, col), []).append((guards, mode))
-            for (line, col), items in sorted(by_pos.items()):
+            for (line, col), items in by_position(dep.record["raises_after"]):
                 if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for g, _m in items]):
                     continue
                 when = (
