@@ -53,9 +53,9 @@ def test_flake8_single_file_sees_the_whole_project():
     """flake8 (and pre-commit) hand over one file: cross-file facts must still be there."""
     f8 = run_flake8("fixtures/AXS101/pkg/app.py")
     rows = parse_output(f8.stdout, REPO)
-    assert [(line, code) for _p, line, _c, code, _m in rows] == [(9, "AXS101")]
+    assert [(line, code) for _p, line, _c, code, _m in rows] == [(2, "AXS102"), (9, "AXS101")]
     cli = run_cli("fixtures/AXS101/pkg/app.py")
-    assert [(line, code) for _p, line, _c, code, _m in parse_output(cli.stdout, REPO)] == [(9, "AXS101")]
+    assert [(line, code) for _p, line, _c, code, _m in parse_output(cli.stdout, REPO)] == [(2, "AXS102"), (9, "AXS101")]
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)

@@ -5,6 +5,11 @@ default (`app.add_middleware(AsyncExitStackMiddleware, context_name=...)`, posit
 `middleware=[Middleware(...)]` list, or wrapping an app directly). A module-level string constant
 counts as its value.
 
+The default name depends on the release, so the rule asks which releases the project can run
+(`astack-lint --show-settings`): `context_name="fastapi_astack"` is reported only when the project
+admits FastAPI >= 0.118.0, `context_name="fastapi_middleware_astack"` only when it admits 0.74.0 -
+0.105.x, and any other name when it admits either.
+
 ## Why is this bad?
 FastAPI reads its request exit stack from the scope under one fixed name only
 (`fastapi_middleware_astack` from FastAPI 0.118.0, `fastapi_astack` in 0.74.0 - 0.105.x), and
@@ -35,7 +40,8 @@ from fastapi import FastAPI
 
 app = FastAPI()  # FastAPI adds its own exit stack; nothing to register
 ```
-Where a router is served by a plain Starlette app, wrap it with the default name:
+Where a router is served by a plain Starlette app, wrap it without a `context_name`, so that the
+name is the default of whichever release runs:
 `Starlette(middleware=[Middleware(AsyncExitStackMiddleware)], routes=[...])`.
 
 ## Fix safety
@@ -49,14 +55,20 @@ No automatic fix yet.
 from __future__ import annotations
 
 from ..appmodel import middleware_registrations
-from ..rule import CheckContext, Rule
-from ..symbols import DEFAULT_STACK_NAMES
+from ..rule import Affected, CheckContext, Rule
 
 
 class CustomExitStackName(Rule):
     code = "AXS101"
     name = "custom-exit-stack-name"
     summary = "AsyncExitStackMiddleware with a non-default context_name: FastAPI never reads that stack"
+
+    # FACTS.md part A: the releases with the module, tagged with the name FastAPI reads there
+    # (0.106.0 - 0.117.1 have no such module: AXS102)
+    affected = (
+        Affected(fastapi=">=0.74.0,<0.106.0", tag="fastapi_astack", symptom="FastAPI reads 'fastapi_astack'"),
+        Affected(fastapi=">=0.118.0", tag="fastapi_middleware_astack", symptom="FastAPI reads 'fastapi_middleware_astack'"),
+    )
 
     def check(self, ctx: CheckContext) -> None:
         project = ctx.project
@@ -78,13 +90,16 @@ class CustomExitStackName(Rule):
         if arg is None:
             return
         name = ctx.project.string_value(ctx.facts, scope, arg)
-        if name is None or name in DEFAULT_STACK_NAMES:
+        if name is None:
+            return
+        # the releases where this name is not the one FastAPI reads
+        hits = ctx.affected_hits(a for a in self.affected if a.tag != name)
+        if not hits:
             return
         ctx.report(
             arg.line or call.line,
             arg.col if arg.line else call.col,
-            f"AsyncExitStackMiddleware with context_name={name!r}: FastAPI only reads its exit stack under the "
-            f"default name, so this stack is never used; where FastAPI's own stack is absent (a router served by "
-            f"plain Starlette) every route still fails (FastAPI >= 0.118: 500, "
-            f"'fastapi_middleware_astack not found in request scope')",
+            f"AsyncExitStackMiddleware with context_name={name!r} is a stack FastAPI never reads (a router "
+            f"served by plain Starlette fails as without one): {ctx.explain_releases(hits)}; drop context_name "
+            f"(its default is the name of the running release)",
         )
