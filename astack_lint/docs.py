@@ -225,4 +225,3 @@ def rule_command(argv: List[str]) -> int:
         text = _bold_headings(text)
     out.write(text)
     return 0
-

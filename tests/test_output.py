@@ -136,7 +136,11 @@ def test_json_shape(odd_tree):
         "applicability": "safe",
         "message": "use the default name",
         "edits": [
-            {"content": "'fastapi_middleware_astack'", "location": {"row": 2, "column": 41}, "end_location": {"row": 2, "column": 45}}
+            {
+                "content": "'fastapi_middleware_astack'",
+                "location": {"row": 2, "column": 41},
+                "end_location": {"row": 2, "column": 45},
+            }
         ],
     }
     point = data[1]
