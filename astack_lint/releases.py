@@ -184,18 +184,6 @@ class Possible:
         return f"{self.package}=" + ",".join(str(v) for v in self.versions) + ("+" if self.beyond else "")
 
 
-def render_hull(package: str, versions: Sequence[Version], beyond: bool) -> str:
-    """From the first to the last of some releases, e.g. ``0.23.1-0.28.0`` (gaps left out)."""
-    versions = sorted(set(versions))
-    if len(versions) <= 1:
-        return render_ranges(package, versions, beyond)
-    universe = KNOWN[package].versions
-    first, last = versions[0], versions[-1]
-    if beyond and last >= universe[-1]:
-        return "every release" if first <= universe[0] else f">={first}"
-    return f"<={last}" if first <= universe[0] else f"{first}-{last}"
-
-
 def render_ranges(package: str, versions: Sequence[Version], beyond: bool) -> str:
     if not versions:
         return f"releases after {KNOWN[package].versions[-1]}" if beyond else "no release"
@@ -263,6 +251,25 @@ def _row_admits_beyond(row: Optional[int]) -> bool:
         return True
     spec = _PIN_ROWS[row][1]
     return any(spec.contains(p, prereleases=True) for p in KNOWN["starlette"].probes)
+
+
+def _merge_by_symptom(hits: Sequence[Hit]) -> List[Hit]:
+    """Rows with the same symptom (AXS201's two "held" rows) are named as one set of releases."""
+    merged: Dict[Tuple[str, bool], Hit] = {}
+    for h in hits:
+        key = (h.affected.symptom, h.affected.starlette is not None)
+        old = merged.get(key)
+        if old is None:
+            merged[key] = h
+        else:
+            merged[key] = Hit(
+                old.affected,
+                tuple(sorted(set(old.fastapi) | set(h.fastapi))),
+                old.fastapi_beyond or h.fastapi_beyond,
+                tuple(sorted(set(old.starlette) | set(h.starlette))),
+                old.starlette_beyond or h.starlette_beyond,
+            )
+    return list(merged.values())
 
 
 class Releases:
@@ -369,11 +376,16 @@ class Releases:
                 package = "starlette"
         lead, one = self.lead(package)
         parts = []
-        for h in hits:
+        for h in _merge_by_symptom(hits):
             where = f"where {h.affected.symptom}" if h.affected.symptom else ""
             with_starlette = ""
-            if package == "fastapi" and h.affected.starlette is not None and self.starlette.single() is None:
-                with_starlette = f"with starlette {render_hull('starlette', h.starlette, h.starlette_beyond)}"
+            if (
+                package == "fastapi"
+                and h.affected.starlette is not None
+                and self.starlette.single() is None
+                and self.starlette.source.kind not in ("none", "pins")  # then it follows from FastAPI's
+            ):
+                with_starlette = f"with starlette {render_ranges('starlette', h.starlette, h.starlette_beyond)}"
             if package == "fastapi":
                 rng = render_ranges("fastapi", h.fastapi, h.fastapi_beyond)
             else:

@@ -13,6 +13,10 @@ with `AssertionError: fastapi_middleware_astack not found in request scope`. On 
 File routes answer 400 "There was an error parsing the body" and routes with a yield dependency
 answer 500; on 0.74 - 0.85 routes with a yield dependency answer 500. (0.106 - 0.117.1 work.)
 
+The rule asks which releases the project can run (`astack-lint --show-settings`): it reports only
+when they include 0.118.0 or later, or 0.74 - 0.105 and the router has a route with a yield
+dependency (or, from 0.86, a Form/File parameter).
+
 ## Example
 ```python
 from fastapi import APIRouter
@@ -52,15 +56,67 @@ No automatic fix.
 
 from __future__ import annotations
 
-from typing import Optional, Set
+from typing import Optional, Set, Tuple
 
-from ..appmodel import _contains, _constructor_calls, middleware_registrations, seq_items
-from ..facts import Expr, FileFacts
+from ..appmodel import (
+    _constructor_calls,
+    _contains,
+    _decorator_dependencies,
+    annotation_symbols,
+    app_model,
+    dependencies_of,
+    middleware_registrations,
+    node_of,
+    seq_items,
+)
+from ..facts import Expr, FileFacts, FunctionFact
 from ..project import ObjRef, Project
-from ..rule import CheckContext, Rule
+from ..rule import Affected, CheckContext, Rule
 from ..symbols import DEFAULT_STACK_NAMES
 
 ROUTER_KINDS = ("APIRouter", "FastAPI.router")
+_FORM_PARAMS = tuple(f"fastapi.{m}{n}" for m in ("", "param_functions.", "params.") for n in ("File", "Form"))
+
+
+def _reads_form(project: Project, facts: FileFacts, fn: FunctionFact) -> bool:
+    for prm in fn.params:
+        if "UploadFile" in annotation_symbols(project, facts, fn.scope, prm.annotation):
+            return True
+        markers = [prm.default]
+        ann = prm.annotation
+        if ann is not None and ann.kind == "sub" and project.symbol(facts, fn.scope, ann.value) == "Annotated":
+            markers.extend(ann.args[1:])
+        for m in markers:
+            if m is not None and m.kind == "call" and project.resolve(facts, fn.scope, m.value) in _FORM_PARAMS:
+                return True
+    return False
+
+
+def _has_yield_dependency(project: Project, facts: FileFacts, fn: FunctionFact) -> bool:
+    todo = dependencies_of(project, facts, fn) + _decorator_dependencies(project, facts, fn)
+    seen = set()
+    while todo and len(seen) < 200:
+        f, dep = todo.pop()
+        if (f.path, dep.qualname) in seen:
+            continue
+        seen.add((f.path, dep.qualname))
+        if dep.is_generator:
+            return True
+        todo.extend(dependencies_of(project, f, dep))
+    return False
+
+
+def _old_release_needs(project: Project, routers: Set[ObjRef]) -> Tuple[bool, bool]:
+    """Whether the routers' HTTP routes need the stack on FastAPI 0.74 - 0.105: (a route has a
+    dependency with yield, a route reads a form or a file)."""
+    model = app_model(project)
+    has_yield = has_form = False
+    for r in routers:
+        for e in model.endpoints_served(node_of(r)):
+            if e.kind == "http":
+                has_yield = has_yield or _has_yield_dependency(project, e.facts, e.fn)
+                has_form = has_form or _reads_form(project, e.facts, e.fn)
+    return has_yield, has_form
 
 
 def _router_objects(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr]) -> Set[ObjRef]:
@@ -128,6 +184,14 @@ class RouterWithoutExitStack(Rule):
     name = "router-without-exit-stack"
     summary = "APIRouter served by a plain Starlette app without FastAPI's exit stack: every route 500"
 
+    # FACTS.md part A (0.106.0 - 0.117.1: such a router works). The older rows need routes of a kind.
+    affected = (
+        Affected(fastapi=">=0.118.0", symptom="every HTTP route answers 500 ('fastapi_middleware_astack not found in request scope')"),
+        Affected(fastapi=">=0.86.0,<0.106.0", tag="yield", symptom="routes with a yield dependency answer 500"),
+        Affected(fastapi=">=0.86.0,<0.106.0", tag="form", symptom="Form/File routes answer 400 ('There was an error parsing the body')"),
+        Affected(fastapi=">=0.74.0,<0.86.0", tag="yield", symptom="routes with a yield dependency answer 500"),
+    )
+
     def check(self, ctx: CheckContext) -> None:
         project, facts = ctx.project, ctx.facts
         for c in facts.calls:
@@ -182,12 +246,15 @@ class RouterWithoutExitStack(Rule):
             return  # served by FastAPI, or by something we cannot see: stay quiet
         if any(_has_stack(project, o) or _mounted_in_fastapi(project, o) for o in plain):
             return
+        has_yield, has_form = _old_release_needs(project, routers)
+        rows = [a for a in self.affected if not a.tag or (a.tag == "yield" and has_yield) or (a.tag == "form" and has_form)]
+        hits = ctx.affected_hits(rows)
+        if not hits:
+            return
         what = "an APIRouter" if any(r.kind == "APIRouter" for r in routers) else "a FastAPI app's .router"
         ctx.report(
             at.line,
             at.col,
-            f"{what} served by a plain Starlette app without FastAPI's exit stack: on FastAPI >= 0.118 every "
-            f"route answers 500 ('fastapi_middleware_astack not found in request scope'), on 0.74-0.105 routes "
-            f"with yield dependencies (and on 0.86+ Form/File routes) fail; serve it from FastAPI() or add "
-            f"Middleware(AsyncExitStackMiddleware) with its default name",
+            f"{what} served by a plain Starlette app without FastAPI's exit stack: {ctx.explain_releases(hits)}; "
+            f"serve it from FastAPI() or add Middleware(AsyncExitStackMiddleware) without a context_name",
         )
