@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to this file instead of "
                         "standard output (the summary still goes to standard error)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but findings and errors")
+    parser.add_argument("--show-settings", action="store_true", help="print the resolved options, the config "
+                        "file, and the FastAPI/Starlette releases of the given paths and where they come from; "
+                        "lint nothing")
     parser.add_argument("--version", action="version", version=f"astack-lint {__version__}")
     return parser
 
@@ -96,6 +99,11 @@ def _lint(argv: List[str]) -> int:
     if args.config and not os.path.isfile(args.config):
         print(f"astack-lint: error: {args.config}: no such config file", file=sys.stderr)
         return EXIT_ERROR
+    if args.show_settings:
+        from .releases import show_settings
+
+        print(show_settings(args.paths or ["."], settings))
+        return EXIT_CLEAN
     result = lint_paths(args.paths or ["."], settings)
     if not _report(result, settings, args):
         return EXIT_ERROR

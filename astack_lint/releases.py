@@ -38,7 +38,7 @@ import json
 import os
 import re
 import sys
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -407,21 +407,22 @@ class Releases:
         raw = self.fastapi.key() + "|" + self.starlette.key()
         return hashlib.sha1(raw.encode("ascii")).hexdigest()[:16]
 
-    def describe(self) -> List[str]:
-        """Lines for ``--show-settings``."""
+    def describe(self, display: Optional[Callable[[str], str]] = None) -> List[str]:
+        """Lines for ``--show-settings`` (``display`` shows a path; default: relative to the root)."""
+        show = display or self._rel
         lines = []
         for p in (self.fastapi, self.starlette):
             src = p.source
             if src.kind == "none":
                 where = "nothing pins it"
             elif src.kind == "pins":
-                where = "narrowed by FastAPI's own starlette pins"
+                where = "FastAPI's own starlette pins (nothing pins starlette itself)"
             elif src.kind == "option":
                 where = f"option {p.package}-version={src.detail!r}"
             elif src.kind == "installed":
-                where = f"installed in {src.path}"
+                where = f"installed in {show(src.path)}"
             else:
-                where = f"{src.kind} {self._rel(src.path)}"
+                where = f"{src.kind} {show(src.path)}"
                 if p.text:
                     where += f": {p.text}"
                 elif src.detail:
@@ -1076,3 +1077,42 @@ def for_path(path: str, root: str, settings: Any = None, memo: Optional[Dict[Any
     if memo is not None:
         memo[key] = result
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# --show-settings
+
+
+def show_settings(paths: Sequence[str], settings: Any) -> str:
+    """The resolved options, the config file, and for the given paths the releases and where they
+    come from (one block per distinct answer among the files linted)."""
+    from .engine import discover, find_root
+    from .options import OPTIONS
+
+    def display(path: str) -> str:
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:
+            return path
+        return path if rel.startswith(".." + os.sep + "..") else rel
+
+    lines = [f"config file: {display(settings.config_path) if settings.config_path else '(none)'}", "options:"]
+    for spec in OPTIONS:
+        value = settings.values.get(spec.dest)
+        lines.append(f"  {spec.name} = {'(default)' if value is None else repr(value)}")
+    targets, _errors = discover(list(paths), settings)
+    if not targets:
+        targets = [os.path.abspath(p) for p in paths]
+    memo: Dict[Any, Any] = {}
+    groups: Dict[Tuple[str, str, str], Tuple[Releases, List[str]]] = {}
+    for t in targets:
+        root = find_root(t)
+        r = for_path(t, root, settings, memo)
+        key = (root, r.fastapi.source.path + r.starlette.source.path, r.cache_key())
+        groups.setdefault(key, (r, []))[1].append(t)
+    for (root, _src, _k), (r, files) in groups.items():
+        where = os.path.commonpath(files) if len(files) > 1 else files[0]
+        n = len(files)
+        lines.append(f"releases for {n} file{'s' if n != 1 else ''} in {display(where)} (project root {display(root)}):")
+        lines.extend("  " + line for line in r.describe(display))
+    return "\n".join(lines)
