@@ -356,7 +356,7 @@ class Releases:
             if src.kind == "installed":
                 return f"the installed {package} {one} ({src.path})", True
             if src.kind == "option":
-                return f"your setting {package}-version={src.detail!r}", True
+                return f"your setting {package}-version={p.text!r}", True
             return f"{self._rel(src.path)} pins {package} {one}", True
         if src.kind == "option":
             return f"your setting {package}-version={p.text!r} admits", False
@@ -418,7 +418,7 @@ class Releases:
             elif src.kind == "pins":
                 where = "FastAPI's own starlette pins (nothing pins starlette itself)"
             elif src.kind == "option":
-                where = f"option {p.package}-version={src.detail!r}"
+                where = f"option {p.package}-version={p.text!r}"
             elif src.kind == "installed":
                 where = f"installed in {show(src.path)}"
             else:

@@ -71,7 +71,6 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from ..affected import symptoms_text
 from ..appmodel import Endpoint, Reached, app_model, describe_middleware, endpoints_running, is_base_http, task_uses
 from ..rule import CheckContext, Rule
 
@@ -94,6 +93,11 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
         scheduling = self._scheduling_endpoints(ctx)
         if not scheduling:
             return
+        # release awareness: only where the project can run an affected release
+        release_hits = ctx.affected_hits()
+        if not release_hits:
+            return
+        why = ctx.explain_releases(release_hits)
         seen = set()
         for app in model.apps:
             for reg in model.middleware.get(app, ()):
@@ -104,7 +108,7 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
                 if not hits:
                     continue
                 seen.add((reg.call.line, reg.call.col))
-                ctx.report(reg.call.line, reg.call.col, self._message(ctx, describe_middleware(project, reg), hits[0]))
+                ctx.report(reg.call.line, reg.call.col, self._message(ctx, describe_middleware(project, reg), hits[0], why))
 
     def _scheduling_endpoints(self, ctx: CheckContext):
         """(endpoint, how it reaches the task, where) for every task use, best first."""
@@ -115,12 +119,12 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
         out.sort(key=lambda s: (s[1].how != "endpoint", s[0].facts.path, s[0].fn.line, s[2].line))
         return out
 
-    def _message(self, ctx: CheckContext, what: str, hit: Tuple[Endpoint, Reached, object]) -> str:
+    def _message(self, ctx: CheckContext, what: str, hit: Tuple[Endpoint, Reached, object], why: str) -> str:
         endpoint, reached, use = hit
         where = self._where(ctx, endpoint, reached, use)
         return (
             f"BaseHTTPMiddleware ({what}) on an app whose endpoint {endpoint.fn.name}() schedules a background "
-            f"task ({where}): {symptoms_text(self.affected)}; use a pure ASGI middleware"
+            f"task ({where}): {why}; use a pure ASGI middleware"
         )
 
     @staticmethod
