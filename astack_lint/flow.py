@@ -444,6 +444,7 @@ _NORETURN_SYMBOLS = frozenset(
         "typing_extensions.Never",
     }
 )
+_NORETURN_NAMES = ("NoReturn", "Never")
 _NORETURN_CALLS = frozenset(
     {
         "sys.exit",
@@ -493,7 +494,7 @@ class FlowCollector(RuleCollector):
 
     def _analyse(self, node: cst.FunctionDef):
         returns = self.summarize(node.returns.annotation) if node.returns is not None else None
-        annotated = returns is not None and returns.kind == "name" and returns.value.rsplit(".", 1)[-1] in ("NoReturn", "Never")
+        annotated = returns is not None and returns.kind == "name" and returns.value.rsplit(".", 1)[-1] in _NORETURN_NAMES
         r = analyse(node, self.pos)
         noreturn = None
         if r.has_raise or annotated:
@@ -507,10 +508,10 @@ class FlowCollector(RuleCollector):
                 "is_async": node.asynchronous is not None,
                 "handlers": [(h.line, h.col, self.summarize(h.type), h.star) for h in r.handlers],
                 "swallows": {i: _guards(g) for i, g in r.swallows.items()},
-                "second_yields": sorted((l, c, tuple(sorted(g))) for l, c, g in r.second_yields),
-                "early_returns": sorted((l, c, tuple(sorted(g))) for l, c, g in r.early_returns),
+                "second_yields": sorted((ln, c, tuple(sorted(g))) for ln, c, g in r.second_yields),
+                "early_returns": sorted((ln, c, tuple(sorted(g))) for ln, c, g in r.early_returns),
                 "fall_off": _guards(r.fall_off),
-                "raises_after": sorted((l, c, tuple(sorted(g)), m) for l, c, g, m in r.raises_after),
+                "raises_after": sorted((ln, c, tuple(sorted(g)), m) for ln, c, g, m in r.raises_after),
             }
         return generator, noreturn
 
@@ -537,7 +538,8 @@ def never_returns(project: Project, code: str, facts: FileFacts, scope: str, cal
         result = True
     elif target is not None:
         tf, tfn = target
-        info = tf.rule_data.get(code, {}).get("noreturn", {}).get(tfn.qualname) if isinstance(tf.rule_data.get(code), dict) else None
+        data = tf.rule_data.get(code)
+        info = data.get("noreturn", {}).get(tfn.qualname) if isinstance(data, dict) else None
         if info is not None:
             annotation, ends = info
             if annotation is not None and project.resolve(tf, tfn.scope, annotation) in _NORETURN_SYMBOLS:
