@@ -1,0 +1,168 @@
+"""AXS101 and AXS103 on one affected and one unaffected release each (release awareness).
+
+A router served by a plain Starlette app, on FastAPI 0.100.0 (a throwaway venv), 0.110.0 (a
+throwaway venv) and the current release (this venv):
+
+- AXS101: the exit-stack name FastAPI reads is ``fastapi_astack`` on 0.74 - 0.105 and
+  ``fastapi_middleware_astack`` from 0.118. Each name works on its own release and fails on the
+  other; the linter, told the release, flags exactly the failing pair.
+- AXS103: without any stack, a route with a yield dependency fails on 0.100.0 and every route fails
+  on the current release, while 0.110.0 serves them all (and a JSON-only router works on 0.100.0);
+  the linter flags only the failing releases.
+
+The project's release is given to the linter as it would be in real life: a requirements file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .harness import codes, write_project
+from .pinned import pinned, run_script  # noqa: F401  (pytest fixture)
+
+ROUTES = """
+from fastapi import APIRouter, Depends
+
+router = APIRouter()
+
+
+async def resource():
+    yield "resource"
+
+
+@router.get("/items")
+async def items():
+    return ["a"]
+
+
+@router.get("/with-dep")
+async def with_dep(res: str = Depends(resource)):
+    return [res]
+"""
+
+NAMED_STACK = """
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+
+from routes import router
+
+app = Starlette(
+    routes=[Mount("/api", app=router)],
+    middleware=[Middleware(AsyncExitStackMiddleware, context_name=STACK_NAME)],
+)
+"""
+
+NO_STACK = """
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from routes import router
+
+app = Starlette(routes=[Mount("/api", app=router)])
+"""
+
+JSON_ONLY = """
+from fastapi import APIRouter
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+router = APIRouter()
+
+
+@router.get("/items")
+async def items():
+    return ["a"]
+
+
+app = Starlette(routes=[Mount("/api", app=router)])
+"""
+
+RUN = """
+import importlib, json, sys
+sys.path.insert(0, ".")
+from fastapi.testclient import TestClient
+app = importlib.import_module(sys.argv[1]).app
+with TestClient(app, raise_server_exceptions=False) as client:
+    print(json.dumps({p: client.get(p).status_code for p in sys.argv[2:]}))
+"""
+
+PATHS = ("/api/items", "/api/with-dep")
+
+
+@pytest.fixture
+def proof_project(tmp_path):
+    return write_project(
+        tmp_path,
+        {
+            "routes.py": ROUTES,
+            "old_name.py": NAMED_STACK.replace("STACK_NAME", repr("fastapi_astack")),
+            "new_name.py": NAMED_STACK.replace("STACK_NAME", repr("fastapi_middleware_astack")),
+            "no_stack.py": NO_STACK,
+            "json_only.py": JSON_ONLY,
+            "run.py": RUN,
+        },
+    )
+
+
+def statuses(python, root, module, paths=PATHS):
+    proc = run_script(python, root, "run.py", module, *paths)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def lint_as(root, version, module):
+    (root / "requirements.txt").write_text(f"fastapi=={version}\n")
+    return codes(root, f"{module}.py")
+
+
+@pytest.mark.releases
+def test_on_fastapi_0_100(proof_project, pinned):  # noqa: F811
+    python = pinned("fastapi==0.100.0", "httpx<0.28")
+    # AXS101: 0.100 reads "fastapi_astack"
+    assert statuses(python, proof_project, "old_name") == {"/api/items": 200, "/api/with-dep": 200}
+    assert lint_as(proof_project, "0.100.0", "old_name") == []
+    assert statuses(python, proof_project, "new_name") == {"/api/items": 200, "/api/with-dep": 500}
+    assert lint_as(proof_project, "0.100.0", "new_name") == ["AXS101"]
+    # AXS103: the yield dependency needs the stack here; a JSON-only router does not
+    assert statuses(python, proof_project, "no_stack") == {"/api/items": 200, "/api/with-dep": 500}
+    assert lint_as(proof_project, "0.100.0", "no_stack") == ["AXS103"]
+    assert statuses(python, proof_project, "json_only", ("/api/items",)) == {"/api/items": 200}
+    assert lint_as(proof_project, "0.100.0", "json_only") == []
+
+
+@pytest.mark.releases
+def test_on_fastapi_0_110(proof_project, pinned):  # noqa: F811
+    python = pinned("fastapi==0.110.0", "httpx<0.28")
+    # AXS103: 0.106.0 - 0.117.1 serve such a router without any stack
+    assert statuses(python, proof_project, "no_stack") == {"/api/items": 200, "/api/with-dep": 200}
+    assert lint_as(proof_project, "0.110.0", "no_stack") == []
+    # (the named-stack apps cannot even import there: AXS102)
+    assert lint_as(proof_project, "0.110.0", "old_name") == ["AXS102"]
+
+
+def test_on_the_current_release(proof_project):
+    import fastapi
+
+    current = fastapi.__version__
+    python = sys.executable
+    assert statuses(python, proof_project, "old_name") == {"/api/items": 500, "/api/with-dep": 500}
+    assert lint_as(proof_project, current, "old_name") == ["AXS101"]
+    assert statuses(python, proof_project, "new_name") == {"/api/items": 200, "/api/with-dep": 200}
+    assert lint_as(proof_project, current, "new_name") == []
+    assert statuses(python, proof_project, "no_stack") == {"/api/items": 500, "/api/with-dep": 500}
+    assert lint_as(proof_project, current, "no_stack") == ["AXS103"]
+    assert statuses(python, proof_project, "json_only", ("/api/items",)) == {"/api/items": 500}
+    assert lint_as(proof_project, current, "json_only") == ["AXS103"]
+    # the failure is the one the message names
+    proc = subprocess.run(
+        [python, "-c", "import sys; sys.path.insert(0, '.'); from fastapi.testclient import TestClient; "
+         "import old_name; TestClient(old_name.app).get('/api/items')"],
+        cwd=str(proof_project), capture_output=True, text=True, timeout=120,
+    )
+    assert "AssertionError: fastapi_middleware_astack not found in request scope" in proc.stderr
