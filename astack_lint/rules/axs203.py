@@ -54,7 +54,6 @@ from __future__ import annotations
 
 from typing import List
 
-from ..affected import symptoms_text
 from ..appmodel import MiddlewareReg, app_model, describe_middleware, endpoints_running, is_base_http, param_has_type, param_of
 from ..rule import CheckContext, Rule
 
@@ -83,12 +82,16 @@ class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
             if not regs:
                 continue
             reg = regs[0]
+            # release awareness: only where the project can run an affected release
+            hits = ctx.affected_hits()
+            if not hits:
+                return
             ctx.report(
                 c.call.line,
                 c.call.col,
                 f"await {receiver}.is_disconnected() in an endpoint served behind BaseHTTPMiddleware "
                 f"({describe_middleware(project, reg)} at {ctx.relpath(reg.facts.path)}:{reg.call.line}): "
-                f"{symptoms_text(self.affected)}, so the endpoint never notices the client left; "
+                f"{ctx.explain_releases(hits)}, so the endpoint never notices the client left; "
                 f"use a pure ASGI middleware",
             )
 

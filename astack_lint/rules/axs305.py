@@ -44,7 +44,9 @@ No automatic fix.
 from __future__ import annotations
 
 from ..flow import FlowCollector, by_position, generator_dependencies, live
-from ..rule import CheckContext, Rule
+from ..rule import Affected, CheckContext, Rule
+
+_UNSEEN = "the client already has its response and never sees this error, it is only logged"
 
 
 class Collector(FlowCollector):
@@ -57,6 +59,12 @@ class RaiseAfterYield(Rule):
     summary = "raise after yield in a request-scoped dependency: the client already has its response"
     collector = Collector
 
+    # FACTS.md part B (default scope; on 0.106 - 0.117 the exit code ran before the response)
+    affected = (
+        Affected(fastapi="<0.106.0", symptom=_UNSEEN),
+        Affected(fastapi=">=0.118.0", symptom=_UNSEEN),
+    )
+
     def check(self, ctx: CheckContext) -> None:
         for dep in generator_dependencies(ctx):
             if "request" not in dep.scopes:
@@ -64,6 +72,9 @@ class RaiseAfterYield(Rule):
             for (line, col), items in by_position(dep.record["raises_after"]):
                 if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for g, _m in items]):
                     continue
+                hits = ctx.affected_hits()  # release awareness
+                if not hits:
+                    return
                 when = (
                     "after yield"
                     if any(m == "normal" for _g, m in items)
@@ -72,8 +83,6 @@ class RaiseAfterYield(Rule):
                 ctx.report(
                     line,
                     col,
-                    f"raise {when} in dependency '{dep.fn.qualname}' (request scope): on FastAPI <= 0.105 and "
-                    f">= 0.118 the client already has its response and never sees this error, it is only "
-                    f"logged (on 0.106-0.117 the client gets it); check before yield or in the endpoint, or "
-                    f"use Depends(..., scope='function') (FastAPI >= 0.121)",
+                    f"raise {when} in dependency '{dep.fn.qualname}' (request scope): {ctx.explain_releases(hits)}; "
+                    f"check before yield or in the endpoint, or use Depends(..., scope='function') (FastAPI >= 0.121)",
                 )
