@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from typing import Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .facts import Binding, CallFact, ClassFact, Expr, FileFacts, FunctionFact, ImportFact, Param
 from .symbols import SYMBOLS, symbol_of
@@ -31,24 +31,65 @@ class ObjRef(NamedTuple):
     key: tuple
 
 
+class _Files(Dict[str, FileFacts]):
+    """path -> facts. Iterating takes a snapshot: resolution may load more files meanwhile."""
+
+    def values(self):  # type: ignore[override]
+        return list(super().values())
+
+    def items(self):  # type: ignore[override]
+        return list(super().items())
+
+    def __iter__(self):
+        return iter(list(super().__iter__()))
+
+
 class Project:
-    def __init__(self, root: str, files: Iterable[FileFacts]) -> None:
+    def __init__(
+        self,
+        root: str,
+        files: Iterable[FileFacts],
+        known_paths: Iterable[str] = (),
+        loader: Optional[Callable[[str], Optional[FileFacts]]] = None,
+    ) -> None:
+        """``files``: the facts of the files parsed up front. ``known_paths``: every Python file of
+        the project (parsed or not); a module that name resolution reaches but that was not parsed
+        is loaded on demand through ``loader``."""
         self.root = os.path.abspath(root)
-        self.files: Dict[str, FileFacts] = {}
+        self.files: Dict[str, FileFacts] = _Files()
         for f in files:
             if not f._scope_names:
                 f.index()
             self.files[f.path] = f
+        self.known_paths: Set[str] = set(known_paths) | set(self.files)
+        self._loader = loader
+        self._failed: Set[str] = set()
         self.primary: Dict[str, str] = {}  # path -> unique module id (dotted path under the root)
         self.package_name: Dict[str, str] = {}  # path -> the name Python would import it by
-        self.modules: Dict[str, FileFacts] = {}
+        self.modules: Dict[str, str] = {}  # module name -> path
         self._name_module()
         self._bindings: Dict[str, List[Tuple[FileFacts, Binding]]] = {}
         self._defs: Dict[str, Tuple[FileFacts, object]] = {}
         self._params: Dict[str, Tuple[FileFacts, FunctionFact, Param]] = {}
         self._calls_by_tail: Dict[str, List[Tuple[FileFacts, CallFact]]] = {}
-        self._index()
+        for f in self.files.values():
+            self._index_file(f)
         self._memo: Dict[tuple, object] = {}
+
+    def facts_for(self, path: str) -> Optional[FileFacts]:
+        """The facts of a project file, parsing it now if it was not parsed up front."""
+        f = self.files.get(path)
+        if f is not None or path in self._failed or self._loader is None or path not in self.known_paths:
+            return f
+        f = self._loader(path)
+        if f is None:
+            self._failed.add(path)
+            return None
+        if not f._scope_names:
+            f.index()
+        self.files[path] = f
+        self._index_file(f)
+        return f
 
     # ---------------------------------------------------------------------------------------
     # module names
@@ -56,7 +97,7 @@ class Project:
         """Give every file a unique id (its dotted path under the root) and register the names
         imports may use for it: its package-based name (following ``__init__.py`` upwards) and
         every suffix of its path (for ``src/`` layouts and namespace packages)."""
-        paths = sorted(self.files)
+        paths = sorted(self.known_paths)
         inits = {os.path.dirname(p) for p in paths if p.endswith("__init__.py")}
         aliases: List[Tuple[int, int, str, str]] = []
         for p in paths:
@@ -80,10 +121,10 @@ class Project:
             for i in range(1, len(rel_parts)):
                 aliases.append((1, i, ".".join(rel_parts[i:]), p))
         for p in paths:
-            self.modules[self.primary[p]] = self.files[p]
+            self.modules[self.primary[p]] = p
         for _prio, _i, name, p in sorted(aliases):
             if name:
-                self.modules.setdefault(name, self.files[p])
+                self.modules.setdefault(name, p)
 
     def module_name(self, facts: FileFacts) -> str:
         return self.primary[facts.path]
@@ -92,27 +133,26 @@ class Project:
         mod = self.primary[facts.path]
         return f"{mod}.{qualname}" if qualname else mod
 
-    def _index(self) -> None:
-        for f in self.files.values():
-            mod = self.primary[f.path]
-            for b in f.bindings:
-                key = f"{mod}.{b.scope}.{b.name}" if b.scope else f"{mod}.{b.name}"
-                self._bindings.setdefault(key, []).append((f, b))
-            for fn in f.functions.values():
-                self._defs[f"{mod}.{fn.qualname}"] = (f, fn)
-                for prm in fn.params:
-                    self._params[f"{mod}.{fn.qualname}.{prm.name}"] = (f, fn, prm)
-            for cls in f.classes.values():
-                self._defs[f"{mod}.{cls.qualname}"] = (f, cls)
-            for c in f.calls:
-                callee = c.call.value
-                tail = None
-                if callee is not None and callee.kind == "name":
-                    tail = callee.value.rsplit(".", 1)[-1]
-                elif callee is not None and callee.kind == "attr":
-                    tail = callee.args[0]
-                if tail:
-                    self._calls_by_tail.setdefault(tail, []).append((f, c))
+    def _index_file(self, f: FileFacts) -> None:
+        mod = self.primary[f.path]
+        for b in f.bindings:
+            key = f"{mod}.{b.scope}.{b.name}" if b.scope else f"{mod}.{b.name}"
+            self._bindings.setdefault(key, []).append((f, b))
+        for fn in f.functions.values():
+            self._defs[f"{mod}.{fn.qualname}"] = (f, fn)
+            for prm in fn.params:
+                self._params[f"{mod}.{fn.qualname}.{prm.name}"] = (f, fn, prm)
+        for cls in f.classes.values():
+            self._defs[f"{mod}.{cls.qualname}"] = (f, cls)
+        for c in f.calls:
+            callee = c.call.value
+            tail = None
+            if callee is not None and callee.kind == "name":
+                tail = callee.value.rsplit(".", 1)[-1]
+            elif callee is not None and callee.kind == "attr":
+                tail = callee.args[0]
+            if tail:
+                self._calls_by_tail.setdefault(tail, []).append((f, c))
 
     # ---------------------------------------------------------------------------------------
     # lookups
@@ -173,7 +213,7 @@ class Project:
         base_path = os.path.join(d, *parts) if parts else d
         base_name = None
         for cand in (base_path + ".py", os.path.join(base_path, "__init__.py")):
-            if cand in self.files:
+            if cand in self.known_paths:
                 base_name = self.primary[cand]
                 break
         if base_name is None:
@@ -193,8 +233,11 @@ class Project:
         parts = qname.split(".")
         for i in range(len(parts), 0, -1):
             mod = ".".join(parts[:i])
-            f = self.modules.get(mod)
-            if f is not None:
+            path = self.modules.get(mod)
+            if path is not None:
+                f = self.facts_for(path)
+                if f is None:
+                    return None, qname
                 return f, ".".join(parts[i:])
         return None, qname
 
