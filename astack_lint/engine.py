@@ -4,9 +4,10 @@ project model, run the rules' checks, filter. It knows no rule by name."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import sys
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .facts import CoreCollector, FileContext, FileFacts
 from .noqa import NoqaMap
@@ -185,32 +186,151 @@ def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
     )
 
 
-class FactsCache:
-    """In-process facts, keyed by path and content, shared by every project built in a process."""
+MODEL_TOKENS = (b"fastapi", b"starlette")
 
-    def __init__(self) -> None:
-        self._entries: Dict[str, Tuple[bytes, object]] = {}
 
-    def get(self, path: str, source: Optional[Source] = None) -> Tuple[Optional[FileFacts], Optional[Source], Optional[AnalysisError]]:
-        if source is None:
-            try:
-                source = read_source(path)
-            except SourceError as exc:
-                return None, None, AnalysisError(str(exc))
-        hit = self._entries.get(path)
-        if hit is not None and hit[0] == source.raw:
-            result = hit[1]
+def token_universe() -> Tuple[bytes, ...]:
+    """Every byte string a prefilter asks about: the model's and every rule's."""
+    toks = set(MODEL_TOKENS)
+    for rule in all_rules():
+        toks.update(rule.tokens)
+    return tuple(sorted(toks))
+
+
+class Entry(NamedTuple):
+    """What the store knows about one file."""
+
+    mtime_ns: int
+    size: int
+    digest: str
+    tokens: frozenset  # which prefilter tokens occur in the file
+    facts: Optional[FileFacts]  # set once parsed
+    error: Optional[Tuple[str, Optional[int], Optional[int]]]  # (message, line, col) when it cannot be linted
+    parsed: bool  # facts/error come from a full parse
+    syntax_checked: bool  # error (or None) comes at least from a CPython compile
+
+
+def _analyse_path(path: str) -> Tuple[str, Optional[FileFacts], Optional[Tuple[str, Optional[int], Optional[int]]]]:
+    """Parse and collect one file (runs in worker processes too)."""
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return path, None, (str(exc), None, None)
+    try:
+        return path, analyse(path, source), None
+    except AnalysisError as exc:
+        return path, None, (exc.message, exc.line, exc.col)
+    except Exception as exc:  # never let one file stop the run
+        return path, None, (f"internal error while analysing ({type(exc).__name__}: {exc})", None, None)
+
+
+class Store:
+    """Per-file facts: in memory for the process, and on disk between runs (see cache.py).
+
+    A file is parsed only when its facts are needed; until then the store knows its size, mtime,
+    content digest and which prefilter tokens it contains."""
+
+    def __init__(self, settings: Optional[Settings] = None, disk: Any = None) -> None:
+        self.settings = settings or Settings()
+        self.disk = disk
+        self.entries: Dict[str, Entry] = {}
+        self.tokens = token_universe()
+        self._dirty = False
+
+    def _fresh(self, path: str, raw: bytes, st: os.stat_result) -> Entry:
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        old = self.entries.get(path)
+        if old is None and self.disk is not None:
+            old = self.disk.get(path)
+        if old is not None and old.digest == digest:
+            entry = old._replace(mtime_ns=st.st_mtime_ns, size=st.st_size)
         else:
+            present = frozenset(t for t in self.tokens if t in raw)
+            entry = Entry(st.st_mtime_ns, st.st_size, digest, present, None, None, False, False)
+        self._put(path, entry)
+        return entry
+
+    def _put(self, path: str, entry: Entry) -> None:
+        self.entries[path] = entry
+        self._dirty = True
+
+    def scan(self, path: str) -> Entry:
+        """The file's entry, reading it only when its size or mtime changed."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return Entry(0, 0, "", frozenset(), None, (f"cannot read: {exc.strerror or exc}", None, None), True, True)
+        for cand in (self.entries.get(path), self.disk.get(path) if self.disk is not None else None):
+            if cand is not None and cand.mtime_ns == st.st_mtime_ns and cand.size == st.st_size and cand.digest:
+                if path not in self.entries:
+                    self.entries[path] = cand
+                return cand
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except IsADirectoryError:
+            return Entry(0, 0, "", frozenset(), None, ("is a directory, not a file", None, None), True, True)
+        except OSError as exc:
+            return Entry(0, 0, "", frozenset(), None, (f"cannot read: {exc.strerror or exc}", None, None), True, True)
+        return self._fresh(path, raw, st)
+
+    def parse_many(self, paths: Sequence[str], jobs: int = 1) -> None:
+        """Make sure these files are parsed (in parallel when worth it)."""
+        todo = [p for p in dict.fromkeys(paths) if not self.scan(p).parsed]
+        if not todo:
+            return
+        results: List[Tuple[str, Optional[FileFacts], Any]] = []
+        if jobs > 1 and len(todo) >= 8:
             try:
-                result = analyse(path, source)
-            except AnalysisError as exc:
-                result = exc
-            except Exception as exc:  # never let one file stop the run
-                result = AnalysisError(f"internal error while analysing ({type(exc).__name__}: {exc})")
-            self._entries[path] = (source.raw, result)
-        if isinstance(result, AnalysisError):
-            return None, source, result
-        return result, source, None  # type: ignore[return-value]
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    results = list(pool.map(_analyse_path, todo, chunksize=max(1, len(todo) // (jobs * 4))))
+            except (OSError, ImportError, RuntimeError):  # no processes here: do it ourselves
+                results = []
+        if not results:
+            results = [_analyse_path(p) for p in todo]
+        for path, facts, error in results:
+            entry = self.entries.get(path) or self.scan(path)
+            self._put(path, entry._replace(facts=facts, error=error, parsed=True, syntax_checked=True))
+
+    def facts(self, path: str) -> Tuple[Optional[FileFacts], Optional[Tuple[str, Optional[int], Optional[int]]]]:
+        self.parse_many([path], 1)
+        entry = self.entries.get(path) or self.scan(path)
+        return entry.facts, entry.error
+
+    def syntax_error(self, path: str) -> Optional[Tuple[str, Optional[int], Optional[int]]]:
+        """For a file that is not parsed with LibCST: can Python read and compile it?"""
+        entry = self.scan(path)
+        if entry.parsed or entry.syntax_checked:
+            return entry.error
+        error = None
+        try:
+            source = read_source(path)
+            compile(source.text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SourceError as exc:
+            error = (str(exc), None, None)
+        except SyntaxError as exc:
+            error = (f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1)
+        except (ValueError, RecursionError, MemoryError) as exc:
+            error = (f"syntax error: {exc}", None, None)
+        self._put(path, entry._replace(error=error, syntax_checked=True))
+        return error
+
+    def text(self, path: str) -> Optional[str]:
+        try:
+            return read_source(path).text
+        except SourceError:
+            return None
+
+    def save(self) -> None:
+        if self.disk is not None and self._dirty:
+            self.disk.save(self.entries)
+            self._dirty = False
+
+
+# kept for callers that only need the in-memory behaviour
+FactsCache = Store
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,21 +357,50 @@ def check_file(project: Project, facts: FileFacts, settings: Settings, only_sele
     return findings
 
 
-def build_project(root: str, settings: Settings, cache: FactsCache, extra: Iterable[str] = ()) -> Project:
-    files = walk_python_files(root, settings)
-    paths = list(dict.fromkeys(list(files) + [p for p in extra if p not in files]))
-    facts_list = []
-    for p in paths:
-        facts, _src, _err = cache.get(p)
-        if facts is not None:
-            facts_list.append(facts)
-    return Project(root, facts_list)
+def build_project(
+    root: str, settings: Settings, store: Store, targets: Iterable[str] = (), jobs: int = 1
+) -> Project:
+    """The project model of ``root``: files that mention FastAPI or Starlette are parsed up front;
+    other modules only when name resolution reaches them; a linted file when a selected rule's
+    prefilter wants it."""
+    targets = list(targets)
+    known = list(dict.fromkeys(walk_python_files(root, settings) + targets))
+    entries = {p: store.scan(p) for p in known}
+    if os.environ.get("ASTACK_LINT_NO_PREFILTER"):  # the tests compare runs with and without
+        model = known
+    else:
+        model = [p for p in known if entries[p].tokens & set(MODEL_TOKENS)]
+    store.parse_many(model, jobs)
+
+    def loader(path: str) -> Optional[FileFacts]:
+        return store.facts(path)[0]
+
+    def make(paths: Iterable[str]) -> Project:
+        facts = [store.facts(p)[0] for p in sorted(set(paths))]
+        return Project(root, [f for f in facts if f is not None], known, loader)
+
+    project = make(model)
+    rules = [r for r in all_rules() if settings.is_selected(r.code)]
+    wanted = [
+        t
+        for t in targets
+        if t not in project.files and any(r.wants(project, t, entries[t].tokens) for r in rules)
+    ]
+    if wanted:
+        store.parse_many(wanted, jobs)
+        project = make(list(project.files) + wanted)
+    return project
 
 
-def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache: Optional[FactsCache] = None) -> LintResult:
+def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache: Optional[Store] = None) -> LintResult:
     """Lint files and directories; each file is judged within its whole project."""
     settings = settings or Settings()
-    cache = cache or FactsCache()
+    if cache is None:
+        from .cache import DiskCache
+
+        cache = Store(settings, DiskCache.for_settings(settings))
+    store = cache
+    jobs = settings.jobs or (os.cpu_count() or 1)
     targets, errors = discover(list(paths) or ["."], settings)
     by_root: Dict[str, List[str]] = {}
     for t in targets:
@@ -260,15 +409,22 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
     linted = 0
     for root in sorted(by_root):
         root_targets = by_root[root]
-        project = build_project(root, settings, cache, root_targets)
+        if store.disk is not None:
+            store.disk.open(root)
+        project = build_project(root, settings, store, root_targets, jobs)
         for path in root_targets:
-            facts, source, err = cache.get(path)
+            facts = project.files.get(path)
+            err = store.entries[path].error if facts is None and store.entries.get(path, None) else None
+            if facts is None and err is None:
+                err = store.syntax_error(path)
             if err is not None:
-                errors.append(LintError(path, err.message, err.line, err.col))
+                errors.append(LintError(path, err[0], err[1], err[2]))
                 continue
-            assert facts is not None and source is not None
             linted += 1
-            noqa = NoqaMap(source.text)
+            if facts is None:
+                continue  # no selected rule can report anything here
+            text = store.text(path)
+            noqa = NoqaMap(text or "")
             if noqa.file_ignored and not settings.disable_noqa:
                 continue
             for f in check_file(project, facts, settings):
@@ -277,6 +433,7 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
                 if settings.per_file_ignored(path, f.code):
                     continue
                 findings.append(f)
+        store.save()
     findings.sort(key=Finding.sort_key)
     errors.sort(key=lambda e: (e.path, e.line or 0))
     return LintResult(findings, errors, linted)

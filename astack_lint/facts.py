@@ -291,7 +291,28 @@ class FileContext:
         return None
 
 
-class CoreCollector(cst.BatchableCSTVisitor):
+_VISITOR_NAMES: Dict[type, Tuple[str, ...]] = {}
+
+
+class FastBatchable:
+    """LibCST's ``get_visitors`` inspects every member of the visitor on every file; the method
+    names only depend on the class, so look them up once per class."""
+
+    def get_visitors(self) -> Dict[str, Any]:
+        cls = type(self)
+        names = _VISITOR_NAMES.get(cls)
+        if names is None:
+            found = []
+            for name in dir(cls):
+                if name.startswith(("visit_", "leave_")):
+                    attr = getattr(cls, name, None)
+                    if callable(attr) and not getattr(attr, "_is_no_op", False):
+                        found.append(name)
+            names = _VISITOR_NAMES[cls] = tuple(found)
+        return {name: getattr(self, name) for name in names}
+
+
+class CoreCollector(FastBatchable, cst.BatchableCSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, ctx: FileContext) -> None:

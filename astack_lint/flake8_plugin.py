@@ -67,35 +67,50 @@ class Plugin:
             yield f.line, f.col, f"{f.code} {f.message}", type(self)
 
     def _findings(self) -> list:
-        from .engine import FactsCache, build_project, check_file, find_root
+        from .cache import DiskCache
+        from .engine import Store, analyse, build_project, check_file, find_root
+        from .rules import all_rules
         from .project import Project
         from .source import Source, SourceError, read_source
 
         if Plugin._cache is None:
-            Plugin._cache = FactsCache()
-        cache = Plugin._cache
+            Plugin._cache = Store(self.settings, DiskCache.for_settings(self.settings))
+            if Plugin._cache.disk is not None:
+                import atexit
+
+                atexit.register(Plugin._cache.save)
+        store = Plugin._cache
         path = os.path.abspath(self.filename)
-        try:
-            source = read_source(path)
-        except SourceError:
-            source = None
-        if self.lines is not None and (source is None or source.text != "".join(self.lines)):
-            text = "".join(self.lines)  # flake8 read it (stdin, or changed since): trust its text
-            source = Source(text, "utf-8", False, text.encode("utf-8", "surrogatepass"))
-        if source is None:
-            return []
-        facts, _src, err = cache.get(path, source)
-        if facts is None:
-            return []  # flake8 reports syntax errors itself
         root = find_root(path)
         project = Plugin._projects.get(root)
         if project is None:
-            project = build_project(root, self.settings, cache, [path])
+            if store.disk is not None:
+                store.disk.open(root)
+            project = build_project(root, self.settings, store, [])
+            store.save()
             Plugin._projects[root] = project
+        try:
+            disk = read_source(path)
+        except SourceError:
+            disk = None
+        if self.lines is not None and (disk is None or disk.text != "".join(self.lines)):
+            # flake8 read something else (stdin, or the file changed since): lint flake8's text
+            text = "".join(self.lines)
+            try:
+                facts = analyse(path, Source(text, "utf-8", False, text.encode("utf-8", "surrogatepass")))
+            except Exception:
+                return []  # flake8 reports syntax errors itself
+        else:
+            facts = project.files.get(path)
+            if facts is None:
+                entry = store.scan(path)
+                if not any(r.wants(project, path, entry.tokens) for r in all_rules()):
+                    return []
+                facts, error = store.facts(path)
+                if facts is None:
+                    return []  # flake8 reports syntax errors itself
         if project.files.get(path) is not facts:
-            # the file differs from what the model holds (stdin, or not under the root's walk)
-            files = dict(project.files)
-            files[path] = facts
-            project = Project(root, files.values())
+            files = [f for p, f in project.files.items() if p != path] + [facts]
+            project = Project(root, files, project.known_paths, project._loader)
             Plugin._projects[root] = project
         return check_file(project, facts, self.settings, only_selected=False)

@@ -104,6 +104,25 @@ OPTIONS: Tuple[OptionSpec, ...] = (
         "SPEC",
     ),
 )
+OPTIONS = OPTIONS + (
+    OptionSpec(
+        "jobs",
+        "int",
+        None,
+        "files parsed in parallel by this many processes (default: the cores available; 1: no parallelism)",
+        False,
+        "N",
+    ),
+    OptionSpec(
+        "cache-dir",
+        "str",
+        None,
+        "where to keep the per-file cache (default: $ASTACK_LINT_CACHE_DIR, else the user cache directory)",
+        True,
+        "DIR",
+    ),
+    OptionSpec("no-cache", "bool", False, "neither read nor write the cache", True),
+)
 OPTIONS_BY_NAME: Dict[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
 
@@ -169,6 +188,12 @@ def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
     if spec.kind == "per-file-ignores":
         return parse_per_file_ignores(value, where)
+    if spec.kind == "int":
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: {key} must be a whole number of at least 1, got {value!r}")
+        return value
     if spec.kind == "version":
         from .releases import ReleaseConfigError, parse_option
 

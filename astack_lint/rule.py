@@ -10,12 +10,12 @@ the whole project model at hand.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from .facts import FileContext, FileFacts
+from .facts import FastBatchable, FileContext, FileFacts
 from .project import Project
 from .releases import Affected, Hit, Releases, for_path  # noqa: F401 (Affected: for rules to import)
 
@@ -48,7 +48,7 @@ class Finding(NamedTuple):
         return (self.path, self.line, self.col, self.code, self.message)
 
 
-class RuleCollector(cst.BatchableCSTVisitor):
+class RuleCollector(FastBatchable, cst.BatchableCSTVisitor):
     """Base for a rule's per-file visitor. Put what the rule needs later into ``self.data``."""
 
     METADATA_DEPENDENCIES = (PositionProvider,)
@@ -124,9 +124,18 @@ class Rule:
     name: str = ""  # kebab-case slug
     summary: str = ""  # one line, for the README table and ``rule --all``
     collector: Optional[type] = None
+    # prefilter: a file that contains none of these byte strings cannot be reported by this rule and
+    # is not parsed for it (empty: every linted file is parsed). Must never cause a miss: the
+    # fixtures are all linted with the prefilter on.
+    tokens: Tuple[bytes, ...] = ()
     # release-dependent rules: the releases where the pattern does harm (``releases.Affected`` rows,
     # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
     affected: Tuple[Any, ...] = ()
+
+    def wants(self, project: Project, path: str, present: FrozenSet[bytes]) -> bool:
+        """Must this linted file (not yet parsed) be parsed for this rule? ``present``: which of the
+        prefilter tokens occur in it. Rules may refine this with what the project knows."""
+        return not self.tokens or any(t in present for t in self.tokens)
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -56,6 +56,13 @@ def run_flake8(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "flake8", "--isolated", "--select", "AXS", *args], cwd)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """The tests never read or write the user's cache: each session gets its own."""
+    os.environ["ASTACK_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("astack-cache"))
+    yield
+
+
 @pytest.fixture
 def project(tmp_path: Path):
     """Write a small project: project({"app.py": "..."}) -> its root."""

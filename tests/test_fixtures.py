@@ -65,3 +65,27 @@ def test_rule_docs_have_ruff_shape(rule):
         assert heading in doc, f"{rule.code} docs lack {heading!r}"
     assert rule.name and rule.name == rule.name.lower() and " " not in rule.name
     assert rule.summary
+
+
+def test_prefilter_never_causes_a_miss(monkeypatch):
+    """Every fixture fires the same with the prefilter on (default) and off."""
+    on = lint_paths([str(FIXTURES)], Settings({"no_cache": True}, base_dir=str(REPO)))
+    monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
+    off = lint_paths([str(FIXTURES)], Settings({"no_cache": True}, base_dir=str(REPO)))
+    assert on.findings == off.findings
+    assert {f.code for f in on.findings} >= {r.code for r in all_rules() if r.code != "AXS102"} - {"AXS102"}
+
+
+def test_cache_gives_the_same_findings(tmp_path):
+    settings = Settings({"cache_dir": str(tmp_path)}, base_dir=str(REPO))
+    cold = lint_paths([str(FIXTURES)], settings)
+    assert any(tmp_path.rglob("*.pickle"))
+    warm = lint_paths([str(FIXTURES)], settings)
+    assert cold.findings == warm.findings
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_jobs_do_not_change_findings(jobs):
+    base = lint_paths([str(FIXTURES)], Settings({"no_cache": True, "jobs": 1}, base_dir=str(REPO)))
+    other = lint_paths([str(FIXTURES)], Settings({"no_cache": True, "jobs": jobs}, base_dir=str(REPO)))
+    assert base.findings == other.findings

@@ -60,6 +60,7 @@ from ..rule import Affected, CheckContext, Rule
 
 class CustomExitStackName(Rule):
     code = "AXS101"
+    tokens = (b"iddleware", b"context_name", b"asyncexitstack")
     name = "custom-exit-stack-name"
     summary = "AsyncExitStackMiddleware with a non-default context_name: FastAPI never reads that stack"
 

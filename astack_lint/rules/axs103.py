@@ -181,6 +181,7 @@ def _mounted_in_fastapi(project: Project, app: ObjRef) -> bool:
 
 class RouterWithoutExitStack(Rule):
     code = "AXS103"
+    tokens = (b"Mount", b"mount", b"routes", b"Host")
     name = "router-without-exit-stack"
     summary = "APIRouter served by a plain Starlette app without FastAPI's exit stack: every route 500"
 

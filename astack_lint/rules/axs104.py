@@ -99,6 +99,7 @@ class Collector(RuleCollector):
 
 class InternalScopeKey(Rule):
     code = "AXS104"
+    tokens = (b"fastapi_", b"astack")
     name = "internal-scope-key"
     summary = "reads a FastAPI-internal exit-stack key from the request scope"
     collector = Collector

@@ -41,6 +41,7 @@ from ..rule import CheckContext, Rule
 
 class MiddlewareInstanceAdded(Rule):
     code = "AXS105"
+    tokens = (b"add_middleware",)
     name = "middleware-instance-in-add-middleware"
     summary = "add_middleware() given a Middleware(...) instance instead of the class"
 

@@ -1,0 +1,109 @@
+"""The on-disk cache: per-file facts between runs.
+
+One file per project root, under the user cache directory (or ``--cache-dir`` /
+``ASTACK_LINT_CACHE_DIR``), in a folder named after the tool version and the rule set. An entry
+is reused when the file's size and mtime are unchanged, or its content digest is. Findings are not
+cached: they are recomputed from the (cached) facts of the whole project, so an edit in one file
+updates findings in the others. Settings and resolved releases only affect that recomputation.
+
+Robustness: a missing, truncated or corrupt cache file is ignored and rebuilt; writes go to a
+temporary file in the same directory and are renamed into place, so concurrent runs never see a
+half-written file (the last writer wins); a cache directory that cannot be written gives one
+warning and the run goes on without a cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from typing import Any, Dict, Optional
+
+from . import __version__
+
+FORMAT = 1
+_warned = False
+
+
+def default_cache_dir() -> str:
+    env = os.environ.get("ASTACK_LINT_CACHE_DIR")
+    if env:
+        return env
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
+        return os.path.join(base, "astack-lint", "Cache")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Caches/astack-lint")
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "astack-lint")
+
+
+def _rules_key() -> str:
+    from .rules import all_rules
+
+    parts = [f"{r.code}:{type(r).__module__}:{getattr(r.collector, '__qualname__', '')}:{r.tokens!r}" for r in all_rules()]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+
+
+def _warn(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        print(f"astack-lint: warning: {message}; running without a cache", file=sys.stderr)
+
+
+class DiskCache:
+    def __init__(self, directory: str) -> None:
+        self.directory = os.path.join(directory, f"v{__version__}-f{FORMAT}-{_rules_key()}")
+        self.path: Optional[str] = None
+        self.entries: Dict[str, Any] = {}
+        self.disabled = False
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> Optional["DiskCache"]:
+        if getattr(settings, "no_cache", False):
+            return None
+        return cls(getattr(settings, "cache_dir", None) or default_cache_dir())
+
+    def open(self, root: str) -> None:
+        """Load the cache of one project root (anything unreadable counts as empty)."""
+        key = hashlib.blake2b(os.path.abspath(root).encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
+        self.path = os.path.join(self.directory, f"{key}.pickle")
+        self.entries = {}
+        try:
+            with open(self.path, "rb") as fh:
+                data = pickle.load(fh)
+            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("entries"), dict):
+                self.entries = data["entries"]
+        except FileNotFoundError:
+            pass
+        except Exception:  # truncated, corrupt, from another Python: rebuild
+            self.entries = {}
+
+    def get(self, path: str) -> Any:
+        return self.entries.get(path)
+
+    def save(self, entries: Dict[str, Any]) -> None:
+        if self.disabled or self.path is None:
+            return
+        keep = {p: e for p, e in entries.items() if e.digest}
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump({"format": FORMAT, "entries": keep}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self.path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError as exc:
+            self.disabled = True
+            _warn(f"cannot write the cache in {self.directory} ({exc.strerror or exc})")
+        except Exception as exc:  # e.g. a fact that cannot be pickled: never fail the run
+            self.disabled = True
+            _warn(f"cannot write the cache ({type(exc).__name__}: {exc})")
