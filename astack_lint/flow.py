@@ -118,12 +118,6 @@ _RAISING = (
 )
 
 
-def may_raise(node: cst.CSTNode) -> bool:
-    """Can evaluating this statement or expression raise (beyond its yields)? Names, literals and
-    plain assignments of them cannot, for our purposes."""
-    return isinstance(node, _RAISING) or any(isinstance(n, _RAISING) for n in own_nodes(node))
-
-
 def call_guard(expr: cst.BaseExpression) -> Optional[str]:
     """The dotted callee of a call made as a statement (``fail(e)``, ``await fail(e)``)."""
     if isinstance(expr, cst.Await):
@@ -173,19 +167,43 @@ def _pop(s: State) -> State:
     return s._replace(modes=s.modes[:-1] if len(s.modes) > 1 else s.modes)
 
 
+_YIELD, _RAISES = 1, 2
+
+
+def _flags(body: cst.CSTNode) -> Dict[int, int]:
+    """For every own node under ``body`` (and ``body``): does its subtree hold a ``yield``
+    (``_YIELD``), a node that may raise (``_RAISES``: calls, awaits, subscripts, attributes,
+    arithmetic, assert, del; names, literals and plain assignments of them do not)? One post-order
+    pass."""
+    flags: Dict[int, int] = {}
+    stack: List[Tuple[cst.CSTNode, bool]] = [(body, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            f = (_YIELD if isinstance(node, cst.Yield) else 0) | (_RAISES if isinstance(node, _RAISING) else 0)
+            for child in node.children:
+                f |= flags.get(id(child), 0)
+            flags[id(node)] = f
+            continue
+        stack.append((node, True))
+        for child in node.children:
+            if not isinstance(child, _SCOPES):
+                stack.append((child, False))
+    return flags
+
+
 class _Interpreter:
-    def __init__(self, pos: Callable[[cst.CSTNode], Tuple[int, int]], result: FlowResult) -> None:
+    def __init__(self, pos: Callable[[cst.CSTNode], Tuple[int, int]], result: FlowResult, flags: Dict[int, int]) -> None:
         self.pos = pos
         self.r = result
-        self._contains_yield: Dict[int, bool] = {}
+        self.flags = flags
+        # implicit errors (any statement in a try body may raise) matter only for generators
+        self.implicit = result.has_yield
         self._yield_handlers = 0  # depth of handlers of try statements whose body yields
 
     # helpers ---------------------------------------------------------------------------------
     def contains_yield(self, node: cst.CSTNode) -> bool:
-        key = id(node)
-        if key not in self._contains_yield:
-            self._contains_yield[key] = bool(own_yields(node))
-        return self._contains_yield[key]
+        return bool(self.flags.get(id(node), 0) & _YIELD)
 
     def block(self, body: cst.BaseSuite, states: Set[State], sink: Optional[Set[State]]) -> Out:
         if isinstance(body, cst.IndentedBlock):
@@ -216,10 +234,12 @@ class _Interpreter:
         expression may raise before its yields)."""
         if node is None:
             return states
-        if sink is not None and may_raise(node):
+        f = self.flags.get(id(node), 0)
+        if sink is not None and self.implicit and f & _RAISES:
             sink.update(_push(s, "error") for s in states)
-        for y in sorted(own_yields(node), key=lambda n: self.pos(n), reverse=False):
-            states = self.yield_(y, states, sink)
+        if f & _YIELD:
+            for y in sorted(own_yields(node), key=lambda n: self.pos(n)):
+                states = self.yield_(y, states, sink)
         return states
 
     def yield_(self, node: cst.Yield, states: Set[State], sink: Optional[Set[State]]) -> Set[State]:
@@ -409,16 +429,25 @@ class _Interpreter:
         return out
 
 
-def analyse(fn: cst.FunctionDef, pos: Callable[[cst.CSTNode], Tuple[int, int]]) -> FlowResult:
-    """Run the interpreter over a function's body (see the module docstring)."""
+def analyse(
+    fn: cst.FunctionDef,
+    pos: Callable[[cst.CSTNode], Tuple[int, int]],
+    has_yield: Optional[bool] = None,
+    has_raise: Optional[bool] = None,
+) -> FlowResult:
+    """Run the interpreter over a function's body (see the module docstring). A caller that already
+    knows whether the body (not nested scopes) holds a ``yield`` / a ``raise`` passes it: walking a
+    LibCST tree is costly, and a function without ``yield`` needs no per-node walk at all."""
     result = FlowResult()
-    own = list(own_nodes(fn.body))
-    result.has_yield = any(isinstance(n, cst.Yield) for n in own)
-    result.has_raise = any(isinstance(n, cst.Raise) for n in own)
-    if not (result.has_yield or result.has_raise):
+    if has_yield is None or has_raise is None:
+        own = list(own_nodes(fn.body))
+        has_yield = any(isinstance(n, cst.Yield) for n in own)
+        has_raise = any(isinstance(n, cst.Raise) for n in own)
+    result.has_yield, result.has_raise = has_yield, has_raise
+    if not (has_yield or has_raise):
         result.end_guards.add(frozenset())
         return result
-    interp = _Interpreter(pos, result)
+    interp = _Interpreter(pos, result, _flags(fn.body) if has_yield else {})
     out = interp.block(fn.body, {START}, None)
     ends = out.get(NORMAL, set()) | out.get(RETURN, set())
     for s in ends:
@@ -477,25 +506,53 @@ class FlowCollector(RuleCollector):
         super().__init__(ctx)
         self.data = {"functions": {}, "noreturn": {}}
         self.summarize = Summarizer(self.pos)
+        # per open scope: [has yield, has raise] for functions, None for lambdas and classes
+        self._frames: List[Optional[List[bool]]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._frames.append([False, False])
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._frames.append(None)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self._frames.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._frames.append(None)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._frames.pop()
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if self._frames and self._frames[-1] is not None:
+            self._frames[-1][0] = True
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        if self._frames and self._frames[-1] is not None:
+            self._frames[-1][1] = True
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        has_yield, has_raise = self._frames.pop() or (False, False)
         qualname = self.ctx.qualnames.get(id(node))
         if qualname is None:
             return
         cache = self.ctx.__dict__.setdefault("_flow_cache", {})
         key = id(node)
         if key not in cache:
-            cache[key] = self._analyse(node)
+            cache[key] = self._analyse(node, has_yield, has_raise)
         generator, noreturn = cache[key]
         if generator is not None:
             self.data["functions"][qualname] = {p: generator[p] for p in ("line", "col", "is_async") + self.parts}
         if noreturn is not None:
             self.data["noreturn"][qualname] = noreturn
 
-    def _analyse(self, node: cst.FunctionDef):
+    def _analyse(self, node: cst.FunctionDef, has_yield: bool, has_raise: bool):
         returns = self.summarize(node.returns.annotation) if node.returns is not None else None
         annotated = returns is not None and returns.kind == "name" and returns.value.rsplit(".", 1)[-1] in _NORETURN_NAMES
-        r = analyse(node, self.pos)
+        if not (has_yield or has_raise or annotated):
+            return None, None
+        r = analyse(node, self.pos, has_yield, has_raise)
         noreturn = None
         if r.has_raise or annotated:
             noreturn = (returns if annotated else None, _guards(r.end_guards))

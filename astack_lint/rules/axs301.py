@@ -74,6 +74,7 @@ class Collector(FlowCollector):
 
 class BareExceptAroundYield(Rule):
     code = "AXS301"
+    tokens = (b"yield",)  # only a generator can be reported
     name = "bare-except-around-dependency-yield"
     summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
     collector = Collector

@@ -84,6 +84,7 @@ class Collector(FlowCollector):
 
 class HandlerAroundYieldSwallows(Rule):
     code = "AXS302"
+    tokens = (b"yield",)  # only a generator can be reported
     name = "except-around-dependency-yield-swallows"
     summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
     collector = Collector

@@ -54,6 +54,7 @@ class Collector(FlowCollector):
 
 class DependencyYieldsTwice(Rule):
     code = "AXS303"
+    tokens = (b"yield",)  # only a generator can be reported
     name = "dependency-yields-twice"
     summary = "a dependency that can reach yield a second time: RuntimeError: generator didn't stop"
     collector = Collector

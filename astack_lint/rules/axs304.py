@@ -48,6 +48,7 @@ class Collector(FlowCollector):
 
 class DependencyReturnsBeforeYield(Rule):
     code = "AXS304"
+    tokens = (b"yield",)  # only a generator can be reported
     name = "dependency-returns-before-yield"
     summary = "a dependency with a path that returns before any yield: RuntimeError: generator didn't yield"
     collector = Collector

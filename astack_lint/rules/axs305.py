@@ -55,6 +55,7 @@ class Collector(FlowCollector):
 
 class RaiseAfterYield(Rule):
     code = "AXS305"
+    tokens = (b"yield",)  # only a generator can be reported
     name = "dependency-raises-after-yield"
     summary = "raise after yield in a request-scoped dependency: the client already has its response"
     collector = Collector
