@@ -142,6 +142,7 @@ class MissingAsyncExitStackModule(Rule):
     name = "asyncexitstack-module-missing"
     summary = "import of fastapi.middleware.asyncexitstack where the project admits FastAPI releases without it"
     collector = Collector
+    tokens = (b"asyncexitstack",)  # prefilter: a file that never names the module cannot import it
 
     # FACTS.md part A: the module exists in 0.74.0 - 0.105.x and from 0.118.0
     affected = (
