@@ -59,7 +59,6 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
-from ..affected import symptoms_text
 from ..appmodel import (
     _callee_receiver,
     annotation_symbols,
@@ -152,10 +151,13 @@ class ClosedResourceInBackground(Rule):
             for res, at, sink in self._uses(ctx, fn, resources):
                 if (at.line, at.col) in reported:
                     continue
+                message = self._message(ctx, res, sink)
+                if message is None:  # the project runs no release where this breaks
+                    continue
                 reported.add((at.line, at.col))
-                ctx.report(at.line, at.col, self._message(res, sink))
+                ctx.report(at.line, at.col, message)
 
-    def _message(self, res: _Resource, sink: str) -> str:
+    def _message(self, ctx: CheckContext, res: _Resource, sink: str) -> Optional[str]:
         if res.kind == "upload":
             rows, fix = self.affected_upload, f"read it first (await {res.name}.read()) and pass the bytes"
             what = f"UploadFile {res.name!r}"
@@ -163,7 +165,10 @@ class ClosedResourceInBackground(Rule):
             rows = self.affected_function_scope if res.kind == "function-scope" else self.affected_yield
             fix = "let the code that runs later open its own (a new session inside the task or generator)"
             what = f"{res.name!r} from {res.origin}"
-        return f"{what} used by {sink}, which runs after the endpoint returns: {symptoms_text(rows)}; {fix}"
+        hits = ctx.affected_hits(rows)  # release awareness
+        if not hits:
+            return None
+        return f"{what} used by {sink}, which runs after the endpoint returns: {ctx.explain_releases(hits)}; {fix}"
 
     # -- what is a resource -------------------------------------------------------------------
     def _resources(self, ctx: CheckContext, fn: FunctionFact) -> Dict[str, _Resource]:
