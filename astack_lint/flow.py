@@ -200,6 +200,7 @@ class _Interpreter:
         # implicit errors (any statement in a try body may raise) matter only for generators
         self.implicit = result.has_yield
         self._yield_handlers = 0  # depth of handlers of try statements whose body yields
+        self._delegating: Set[int] = set()  # yields that re-yield what another generator yields
 
     # helpers ---------------------------------------------------------------------------------
     def contains_yield(self, node: cst.CSTNode) -> bool:
@@ -244,7 +245,7 @@ class _Interpreter:
 
     def yield_(self, node: cst.Yield, states: Set[State], sink: Optional[Set[State]]) -> Set[State]:
         self.r.has_yield = True
-        is_from = isinstance(node.value, cst.From)
+        is_from = isinstance(node.value, cst.From) or id(node) in self._delegating
         line, col = self.pos(node)
         out = set()
         for s in states:
@@ -341,12 +342,25 @@ class _Interpreter:
                 states = {s._replace(guards=s.guards | {guard}) for s in states}
         return {NORMAL: set(states)}
 
+    def _mark_delegation(self, node: cst.For) -> None:
+        """``for x in source(): yield x`` (``async for`` too) re-yields what another iterator yields,
+        the async spelling of ``yield from``: how often is unknown, as for ``yield from``."""
+        it = node.iter.expression if isinstance(node.iter, cst.Await) else node.iter
+        if not isinstance(it, cst.Call) or not isinstance(node.target, cst.Name):
+            return
+        if not self.contains_yield(node.body):
+            return
+        for y in own_yields(node.body):
+            if isinstance(y.value, cst.Name) and y.value.value == node.target.value:
+                self._delegating.add(id(y))
+
     def loop(self, node, states: Set[State], sink: Optional[Set[State]]) -> Out:
         out: Out = {}
         header = node.test if isinstance(node, cst.While) else node.iter
         forever = isinstance(node, cst.While) and _always_true(node.test)
         if isinstance(node, cst.For):
             states = self.events(header, states, sink)  # the iterable is evaluated once
+            self._mark_delegation(node)
         exits: Set[State] = set()
         broke: Set[State] = set()
         seen: Set[State] = set()
