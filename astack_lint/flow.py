@@ -641,6 +641,15 @@ class GeneratorDependency:
         return "async generator" if self.record["is_async"] else "generator"
 
 
+_TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
+
+
+def _plain(project: Project, facts: FileFacts, fn: FunctionFact) -> bool:
+    """Is FastAPI handed the generator function itself? A decorator may turn it into anything
+    (``@contextmanager`` makes a plain function returning a context manager): those are left alone."""
+    return all(project.resolve(facts, fn.scope, d) in _TRANSPARENT_DECORATORS for d in fn.decorators)
+
+
 def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
     data = ctx.data
     if not isinstance(data, dict):
@@ -648,7 +657,7 @@ def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
     out = []
     for qualname, record in sorted(data.get("functions", {}).items()):
         fn = ctx.facts.functions.get(qualname)
-        if fn is None:
+        if fn is None or not _plain(ctx.project, ctx.facts, fn):
             continue
         scopes = dependency_scopes(ctx.project, ctx.settings, ctx.facts, fn)
         if scopes:

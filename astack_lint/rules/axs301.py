@@ -5,7 +5,8 @@ FastAPI dependency, when the handler can finish without raising on some path (it
 returns, or only raises on some branches). Only generators the project passes to `Depends(...)` or
 `Security(...)` count (directly, in `Annotated[...]` or a type alias of it, in `dependencies=[...]`,
 or as a `dependency_overrides` value), plus functions named by the `dependency-functions` option;
-plain iterators, `@contextmanager` helpers and streaming bodies are never checked. A handler whose
+plain iterators, `@contextmanager` helpers and streaming bodies are never checked, nor are generators
+behind a decorator (other than `staticmethod` / `classmethod`), which FastAPI does not see as generators. A handler whose
 every path raises (`raise`, `raise HTTPException(...) from e`, a helper that always raises) is fine.
 
 ## Why is this bad?
