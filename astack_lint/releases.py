@@ -168,10 +168,6 @@ class Possible:
         beyond = not exact and any(_admits(constraint, p) for p in known.probes)
         return cls(package, versions, beyond, source, text, exact)
 
-    @property
-    def is_everything(self) -> bool:
-        return self.source.kind == "none" and self.beyond and len(self.versions) >= len(KNOWN[self.package].versions)
-
     def single(self) -> Optional[Version]:
         return self.versions[0] if len(self.versions) == 1 and not self.beyond else None
 

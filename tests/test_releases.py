@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-from packaging.version import Version
 
 from astack_lint import Settings, lint_paths
 from astack_lint.options import ConfigError, OPTIONS_BY_NAME, coerce
 from astack_lint.releases import Affected, for_path, from_answer, poetry_constraint
 
-from .conftest import run_cli, run_flake8
+from .conftest import run_cli
 
 
 def write(root: Path, files: Dict[str, str]) -> Path:
