@@ -7,7 +7,7 @@ import ast
 import hashlib
 import os
 import sys
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .facts import CoreCollector, FileContext, FileFacts
 from .noqa import NoqaMap
@@ -131,8 +131,47 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[str], List[
 # analysis of one file
 
 
+# LibCST's native parser, and its Python-side traversal under RECURSION_LIMIT, recurse on the C
+# stack: valid but deep code (a 10,000-term ``and``) overflowed the main thread's stack and the
+# process died with SIGSEGV, taking every other file's findings (and a flake8 worker) with it.
+# So each file is analysed in a thread with a large stack; too deep then ends in RecursionError.
+PARSE_STACK_SIZE = 256 * 1024 * 1024
+
+
 def analyse(path: str, source: Source) -> FileFacts:
-    """Parse once, run the core collector and every rule's collector in one batched traversal."""
+    """Parse once, run the core collector and every rule's collector in one batched traversal
+    (in a thread with a large stack; see PARSE_STACK_SIZE)."""
+    import threading
+
+    box: List[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((True, _analyse(path, source)))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box.append((False, exc))
+
+    try:
+        old_size = threading.stack_size(PARSE_STACK_SIZE)
+    except (ValueError, RuntimeError):  # the platform cannot: run here
+        return _analyse(path, source)
+    try:
+        worker = threading.Thread(target=target, name="astack-lint-parse", daemon=True)
+        worker.start()
+    except RuntimeError:  # cannot reserve such a stack: run here
+        worker = None
+    finally:
+        threading.stack_size(old_size)
+    if worker is None:
+        return _analyse(path, source)
+    worker.join()
+    ok, value = box[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value
+
+
+def _analyse(path: str, source: Source) -> FileFacts:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
@@ -186,7 +225,34 @@ def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
     )
 
 
-MODEL_TOKENS = (b"fastapi", b"starlette")
+# A file feeds the project model up front when it names the framework AND something the model
+# tracks (apps, routers, dependencies, middleware, mounts, background tasks, uploads, lifespan).
+# Everything else is parsed only if name resolution reaches it, or a rule's prefilter wants it.
+FRAMEWORK_TOKENS = (b"fastapi", b"starlette")
+STRUCTURE_TOKENS = (
+    b"FastAPI",
+    b"Router",
+    b"Starlette",
+    b"Depends",
+    b"Security",
+    b"include_router",
+    b"iddleware",
+    b"ount",
+    b"Host",
+    b"BackgroundTask",
+    b"add_task",
+    b"dependency_overrides",
+    b"UploadFile",
+    b"Response",
+    b"lifespan",
+    b"on_event",
+    b"routes",
+)
+MODEL_TOKENS = FRAMEWORK_TOKENS + STRUCTURE_TOKENS
+
+
+def feeds_model(present: FrozenSet[bytes]) -> bool:
+    return any(t in present for t in FRAMEWORK_TOKENS) and any(t in present for t in STRUCTURE_TOKENS)
 
 
 def token_universe() -> Tuple[bytes, ...]:
@@ -369,7 +435,7 @@ def build_project(
     if os.environ.get("ASTACK_LINT_NO_PREFILTER"):  # the tests compare runs with and without
         model = known
     else:
-        model = [p for p in known if entries[p].tokens & set(MODEL_TOKENS)]
+        model = [p for p in known if feeds_model(entries[p].tokens)]
     store.parse_many(model, jobs)
 
     def loader(path: str) -> Optional[FileFacts]:
