@@ -123,6 +123,31 @@ OPTIONS = OPTIONS + (
     ),
     OptionSpec("no-cache", "bool", False, "neither read nor write the cache", True),
 )
+# fixes: on the command line only (a config file cannot turn them on), never under flake8
+CLI_ONLY = ("fix", "unsafe-fixes", "diff")
+OPTIONS = OPTIONS + (
+    OptionSpec(
+        "fix",
+        "bool",
+        False,
+        "apply the safe fixes, then report the findings that remain (standard error counts what was fixed)",
+        False,
+    ),
+    OptionSpec(
+        "unsafe-fixes",
+        "bool",
+        False,
+        "with --fix or --diff: apply the unsafe fixes too (they change what the program does at run time)",
+        False,
+    ),
+    OptionSpec(
+        "diff",
+        "bool",
+        False,
+        "print the unified diff of what --fix would change, write nothing (exit 1 when there is a diff)",
+        False,
+    ),
+)
 OPTIONS_BY_NAME: Dict[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
 
@@ -343,6 +368,8 @@ def read_config(path: str) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for key, value in table.items():
         spec = OPTIONS_BY_NAME.get(key)
+        if spec is not None and spec.name in CLI_ONLY:
+            raise ConfigError(f"{where}: {key!r} can only be given on the command line (--{key})")
         if spec is None:
             close = [n for n in OPTIONS_BY_NAME if n.replace("-", "") == key.replace("_", "").replace("-", "")]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
