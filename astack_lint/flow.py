@@ -37,6 +37,7 @@ import libcst as cst
 from .depmodel import dependency_scopes
 from .facts import Expr, FileFacts, FunctionFact, Summarizer, dotted_name
 from .project import Project
+from .releases import Affected
 from .rule import CheckContext, RuleCollector
 
 NORMAL, RETURN, RAISE, BREAK, CONTINUE = "normal", "return", "raise", "break", "continue"
@@ -703,16 +704,42 @@ def handler_catches(project: Project, facts: FileFacts, scope: str, type_expr: O
     return out
 
 
-def swallow_symptom(scopes: Set[str]) -> str:
-    """What swallowing the endpoint's exception does (FACTS part B), for the scopes in use."""
-    parts = []
-    if "request" in scopes:
-        parts.append(
-            "on FastAPI >= 0.110 the client gets a 500 and the original error is never logged "
-            "(FastAPIError 'Response not awaited' / 'No response object was returned'), and an HTTPException "
-            "such as 404 becomes a 500 (0.74-0.109: 500 with the error re-raised and logged; <= 0.73: 500, "
-            "nothing logged)"
-        )
-    if "function" in scopes:
-        parts.append("with scope='function': a 500 with UnboundLocalError and the original error lost")
-    return "; ".join(parts)
+# FACTS part B: what swallowing the endpoint's exception does, release by release
+SWALLOW_REQUEST = (
+    Affected(fastapi="<0.74.0", tag="request", symptom="the client gets a 500 and the endpoint's error is never logged"),
+    Affected(
+        fastapi=">=0.110.0,<0.118.0",
+        tag="request",
+        symptom="the client gets a 500 (an HTTPException such as 404 too) and the endpoint's error is never logged, "
+        "only 'FastAPIError: No response object was returned'",
+    ),
+    Affected(
+        fastapi=">=0.118.0",
+        tag="request",
+        symptom="the client gets a 500 (an HTTPException such as 404 too) and the endpoint's error is never logged, "
+        "only 'FastAPIError: Response not awaited'",
+    ),
+)
+SWALLOW_FUNCTION = (
+    Affected(
+        fastapi=">=0.121.0",
+        tag="function",
+        symptom="with scope='function' the client gets a 500 (UnboundLocalError) and the endpoint's error is lost",
+    ),
+)
+CANCEL_ASYNC = (
+    Affected(fastapi="<0.106.0", tag="cancel", symptom="an async dependency silently loses the request's cancellation"),
+    Affected(fastapi=">=0.106.0", tag="cancel", symptom="a cancelled request ends in a 500 (async dependency)"),
+)
+
+
+def swallow_rows(dep: "GeneratorDependency", cancellation: bool = False) -> Tuple[Affected, ...]:
+    """The affected rows for a dependency whose handler swallows the thrown exception."""
+    rows: Tuple[Affected, ...] = ()
+    if "request" in dep.scopes:
+        rows += SWALLOW_REQUEST
+    if "function" in dep.scopes:
+        rows += SWALLOW_FUNCTION
+    if cancellation and dep.record["is_async"]:
+        rows += CANCEL_ASYNC
+    return rows

@@ -65,7 +65,7 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, swallow_symptom, swallowing_handlers
+from ..flow import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, FlowCollector, swallow_rows, swallowing_handlers
 from ..rule import CheckContext, Rule
 
 
@@ -79,14 +79,17 @@ class BareExceptAroundYield(Rule):
     name = "bare-except-around-dependency-yield"
     summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
     collector = Collector
+    affected = SWALLOW_REQUEST + SWALLOW_FUNCTION + CANCEL_ASYNC
 
     def check(self, ctx: CheckContext) -> None:
         for dep, line, col, _typ, _star, tags in swallowing_handlers(ctx, lambda t: bool(t & {"bare", "BaseException"})):
+            hits = ctx.affected_hits(swallow_rows(dep, cancellation=True))
+            if not hits:
+                continue  # no release the project runs is harmed
             what = "bare `except:`" if "bare" in tags else "`except BaseException`"
             ctx.report(
                 line,
                 col,
                 f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
-                f"swallows the endpoint's errors and cancellation; {swallow_symptom(dep.scopes)}; "
-                f"re-raise with `raise`",
+                f"swallows the endpoint's errors and cancellation: {ctx.explain_releases(hits)}; re-raise with `raise`",
             )

@@ -59,7 +59,7 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import FlowCollector, swallow_symptom, swallowing_handlers
+from ..flow import SWALLOW_FUNCTION, SWALLOW_REQUEST, FlowCollector, swallow_rows, swallowing_handlers
 from ..rule import CheckContext, Rule
 
 
@@ -88,13 +88,17 @@ class HandlerAroundYieldSwallows(Rule):
     name = "except-around-dependency-yield-swallows"
     summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
     collector = Collector
+    affected = SWALLOW_REQUEST + SWALLOW_FUNCTION
 
     def check(self, ctx: CheckContext) -> None:
         for dep, line, col, typ, star, _tags in swallowing_handlers(ctx, _is_other):
+            hits = ctx.affected_hits(swallow_rows(dep))
+            if not hits:
+                continue  # on FastAPI 0.74-0.109 FastAPI re-raised the error itself
             ctx.report(
                 line,
                 col,
                 f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency "
-                f"'{dep.fn.qualname}' can finish without raising: it swallows the endpoint's exception; "
-                f"{swallow_symptom(dep.scopes)}; re-raise with `raise` (or raise an HTTPException from it)",
+                f"'{dep.fn.qualname}' can finish without raising: it swallows the endpoint's exception: "
+                f"{ctx.explain_releases(hits)}; re-raise with `raise` (or raise an HTTPException from it)",
             )
