@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from astack_lint import Settings, lint_paths
+from astack_lint.options import load_settings
 from astack_lint.rules import all_rules
 
 from .conftest import FIXTURES, REPO, expectations, parse_output, run_cli, run_flake8
+
+
+def repo_settings(values=None):
+    """The settings the CLI uses in this repository (its pyproject.toml leaves tests/ out)."""
+    return load_settings(dict(values or {}), cwd=str(REPO))
 
 
 def _keys(rows):
@@ -27,7 +33,7 @@ def test_every_rule_has_fixtures():
 
 
 def test_library_matches_expectations():
-    result = lint_paths([str(FIXTURES)], Settings(base_dir=str(REPO)))
+    result = lint_paths([str(FIXTURES)], repo_settings())
     assert not result.errors
     got = {(Path(f.path).relative_to(REPO).as_posix(), f.line, f.code) for f in result.findings}
     assert got == expectations()
@@ -69,15 +75,15 @@ def test_rule_docs_have_ruff_shape(rule):
 
 def test_prefilter_never_causes_a_miss(monkeypatch):
     """Every fixture fires the same with the prefilter on (default) and off."""
-    on = lint_paths([str(FIXTURES)], Settings({"no_cache": True}, base_dir=str(REPO)))
+    on = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True}))
     monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
-    off = lint_paths([str(FIXTURES)], Settings({"no_cache": True}, base_dir=str(REPO)))
+    off = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True}))
     assert on.findings == off.findings
     assert {f.code for f in on.findings} >= {r.code for r in all_rules() if r.code != "AXS102"} - {"AXS102"}
 
 
 def test_cache_gives_the_same_findings(tmp_path):
-    settings = Settings({"cache_dir": str(tmp_path)}, base_dir=str(REPO))
+    settings = repo_settings({"cache_dir": str(tmp_path)})
     cold = lint_paths([str(FIXTURES)], settings)
     assert any(tmp_path.rglob("*.pickle"))
     warm = lint_paths([str(FIXTURES)], settings)
@@ -86,6 +92,6 @@ def test_cache_gives_the_same_findings(tmp_path):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_jobs_do_not_change_findings(jobs):
-    base = lint_paths([str(FIXTURES)], Settings({"no_cache": True, "jobs": 1}, base_dir=str(REPO)))
-    other = lint_paths([str(FIXTURES)], Settings({"no_cache": True, "jobs": jobs}, base_dir=str(REPO)))
+    base = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True, "jobs": 1}))
+    other = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True, "jobs": jobs}))
     assert base.findings == other.findings
