@@ -1,0 +1,113 @@
+"""depmodel: which functions are FastAPI dependencies, with which scope, and the option
+``dependency-functions`` for libraries whose dependencies are used in another repository."""
+
+from __future__ import annotations
+
+from astack_lint import Settings
+from astack_lint.depmodel import dependency_of_param, dependency_uses, is_dependency
+from astack_lint.engine import Store, build_project
+
+from .conftest import codes_in
+
+LIB = {
+    "mylib/__init__.py": "",
+    "mylib/deps.py": """
+        def get_session():
+            try:
+                yield 1
+            except Exception:
+                pass
+    """,
+}
+
+
+def _project(root):
+    return build_project(str(root), Settings(base_dir=str(root)), Store(), [])
+
+
+def test_uses_across_files_aliases_and_scopes(project):
+    root = project(
+        {
+            "core/__init__.py": "from .deps import get_session as get_db, SessionDep\n",
+            "core/deps.py": """
+                from typing import Annotated
+                from fastapi import Depends as D
+
+                def get_session():
+                    yield 1
+
+                def fn_scoped():
+                    yield 2
+
+                class Checker:
+                    def __call__(self):
+                        yield 3
+
+                def override():
+                    yield 4
+
+                SessionDep = Annotated[int, D(get_session)]
+            """,
+            "api.py": """
+                from fastapi import Depends, FastAPI, Security
+                from core import SessionDep
+                from core.deps import Checker, fn_scoped, override
+
+                app = FastAPI(dependencies=[Security(Checker())])
+
+                @app.get("/")
+                def index(s: SessionDep, f=Depends(fn_scoped, scope="function")):
+                    return {}
+
+                app.dependency_overrides[fn_scoped] = override
+            """,
+        }
+    )
+    p = _project(root)
+    uses = dependency_uses(p)
+    scopes = {k: sorted({u.scope for u in v}) for k, v in uses.items()}
+    assert scopes == {
+        "core.deps.get_session": ["request"],
+        "core.deps.fn_scoped": ["function"],
+        "core.deps.Checker.__call__": ["request"],
+        "core.deps.override": ["function"],  # an override runs with the scope of what it replaces
+    }
+    api = next(f for f in p.files.values() if f.path.endswith("api.py"))
+    fn = api.functions["index"]
+    got = {prm.name: dependency_of_param(p, api, fn, prm) for prm in fn.params}
+    assert (got["s"][1].qualname, got["s"][2]) == ("get_session", "request")
+    assert (got["f"][1].qualname, got["f"][2]) == ("fn_scoped", "function")
+
+
+def test_user_class_named_depends_is_not_fastapis(project):
+    root = project(
+        {
+            "local.py": "class Depends:\n    def __init__(self, dependency=None):\n        pass\n",
+            "app.py": """
+                from local import Depends
+
+                def gen():
+                    yield 1
+
+                x = Depends(gen)
+            """,
+        }
+    )
+    assert dependency_uses(_project(root)) == {}
+
+
+def test_dependency_functions_option_marks_library_dependencies(project):
+    root = project(LIB)
+    assert codes_in(root) == []
+    # both the path-based id and the package-based import name match
+    for pattern in ("mylib.deps.*", "mylib.deps.get_session", "*.get_session"):
+        assert codes_in(root, dependency_functions=[pattern]) == [("mylib/deps.py", 4, "AXS302")]
+    p = _project(root)
+    facts = p.facts_for(str(root / "mylib" / "deps.py"))  # it does not mention FastAPI: loaded on demand
+    assert is_dependency(p, Settings({"dependency_functions": ["mylib.*"]}), facts, facts.functions["get_session"])
+    assert not is_dependency(p, Settings(), facts, facts.functions["get_session"])
+
+
+def test_src_layout_package_name_matches(project):
+    root = project({f"src/{k}": v for k, v in LIB.items()})
+    assert codes_in(root, dependency_functions=["mylib.deps.get_session"]) == [("src/mylib/deps.py", 4, "AXS302")]
