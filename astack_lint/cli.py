@@ -25,10 +25,12 @@ examples:
   astack-lint --output-format sarif -o astack.sarif .   for GitHub code scanning
   astack-lint --output-format github .                  annotations in GitHub Actions
   astack-lint --statistics .           a count per code
+  astack-lint --fix .                  apply the safe fixes, report what remains
+  astack-lint --diff --unsafe-fixes .  show every fix as a diff, change nothing
 
 exit codes:
   0  no findings
-  1  findings were reported
+  1  findings were reported (--diff: there is a diff)
   2  usage or configuration error, or a file that could not be read or parsed
      (each reported on its own line; the other files are still linted)
 """
@@ -104,7 +106,15 @@ def _lint(argv: List[str]) -> int:
 
         print(show_settings(args.paths or ["."], settings))
         return EXIT_CLEAN
-    result = lint_paths(args.paths or ["."], settings)
+    if settings.fix or settings.diff:
+        return _fix(args, settings)
+    if settings.unsafe_fixes:
+        print("astack-lint: error: --unsafe-fixes only applies with --fix or --diff", file=sys.stderr)
+        return EXIT_ERROR
+    return _report_and_exit(lint_paths(args.paths or ["."], settings), settings, args)
+
+
+def _report_and_exit(result: Any, settings: Any, args: argparse.Namespace) -> int:
     if not _report(result, settings, args):
         return EXIT_ERROR
     if result.errors:
@@ -112,6 +122,48 @@ def _lint(argv: List[str]) -> int:
     if result.findings and not settings.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _fix(args: argparse.Namespace, settings: Any) -> int:
+    """--fix (write the fixes, report what remains) or --diff (print them, write nothing)."""
+    from . import output
+    from .fixes import counts_text, fix_paths
+
+    report = fix_paths(args.paths or ["."], settings, unsafe=bool(settings.unsafe_fixes), write=not settings.diff)
+    counts = report.counts
+    n, files = sum(counts.values()), len(report.fixed)
+    what = f"{output.plural(n, 'finding')} in {output.plural(files, 'file')}" + (f" ({counts_text(counts)})" if n else "")
+    if settings.diff:
+        text = report.diff(output.display_path)
+        if not _write_report(text, args):
+            return EXIT_ERROR
+        for e in report.result.errors:
+            print(e.format(output.display_path(e.path)), file=sys.stderr)
+        if not args.quiet:
+            print(f"astack-lint: would fix {what}", file=sys.stderr)
+        if report.result.errors:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if text and not settings.exit_zero else EXIT_CLEAN
+    if not args.quiet and n:
+        print(f"astack-lint: fixed {what}", file=sys.stderr)
+    if not report.converged and not args.quiet:
+        print("astack-lint: warning: fixable findings remain after the last fix pass", file=sys.stderr)
+    return _report_and_exit(report.result, settings, args)
+
+
+def _write_report(text: str, args: argparse.Namespace) -> bool:
+    """To --output-file or standard output; False if the file could not be written."""
+    from . import output
+
+    if not args.output_file:
+        output.write_text(sys.stdout, text)
+        return True
+    try:
+        output.write_file(args.output_file, text)
+    except OSError as exc:
+        print(f"astack-lint: error: {args.output_file}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _report(result: Any, settings: Any, args: argparse.Namespace) -> bool:
@@ -131,15 +183,7 @@ def _report(result: Any, settings: Any, args: argparse.Namespace) -> bool:
         show_source=bool(getattr(settings, "show_source", False)),
         show_statistics=bool(getattr(settings, "statistics", False)),
     )
-    ok = True
-    if to_file:
-        try:
-            output.write_file(args.output_file, text)
-        except OSError as exc:
-            print(f"astack-lint: error: {args.output_file}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-            ok = False
-    else:
-        output.write_text(sys.stdout, text)
+    ok = _write_report(text, args)
     for e in result.errors:
         print(e.format(output.display_path(e.path)), file=sys.stderr)
     if not args.quiet:
