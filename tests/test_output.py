@@ -411,7 +411,7 @@ def test_cli_output_file_quiet_and_config(project):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
     assert [d["code"] for d in json.loads(out.read_text(encoding="utf-8"))] == ["AXS105"]
-    assert proc.stderr.strip().splitlines()[-1] == "1 finding in 1 file; 1 file linted"
+    assert proc.stderr.strip().splitlines()[-1] == "1 finding in 1 file (1 fixable with --fix); 1 file linted"
     quiet = cli("-q", "--output-format", "github", "app.py", cwd=root)
     assert quiet.stderr == "" and quiet.stdout.startswith("::error file=app.py,line=6,col=1,title=AXS105::")
     # the config file can choose the format; the command line wins
@@ -438,7 +438,7 @@ def test_cli_statistics_show_source_and_colour(project):
         }
     )
     stats = cli("--statistics", "app.py", cwd=root)
-    assert stats.stdout == "2\tAXS105\tmiddleware-instance-in-add-middleware\n"
+    assert stats.stdout == "2\tAXS105\t[*] middleware-instance-in-add-middleware\n"  # AXS105 has a safe fix
     source = cli("--show-source", "app.py", cwd=root, env=_env())
     assert source.stdout.splitlines()[1:3] == ["    app.add_middleware(Middleware(GZipMiddleware))", "    ^"]
     assert not ANSI.search(source.stdout)  # not a terminal
