@@ -45,7 +45,15 @@ name is the default of whichever release runs:
 `Starlette(middleware=[Middleware(AsyncExitStackMiddleware)], routes=[...])`.
 
 ## Fix safety
-No automatic fix yet.
+The fix drops the `context_name` argument (keyword or positional), with its comma; every other
+argument, comment and line of the call stays as it is (an argument alone on its line goes with
+that line, and with a comment on it). Without it the middleware uses the default name of whichever
+release runs, the one FastAPI reads. It is offered, as a safe fix, only when the name is a string
+literal at the call and no code in the project can read that key: no other string literal of the
+project's Python files holds it (as a subscript `scope["my_stack"]`, in `.get("my_stack")`, an `in`
+test, a constant, another call's argument, an f-string...), only the `context_name` arguments of
+FastAPI's `AsyncExitStackMiddleware`. Otherwise (a name such as `context_name=STACK_NAME`, or a key
+some code may read) there is no fix.
 
 ## References
 - FastAPI source: `fastapi/middleware/asyncexitstack.py`, `FastAPI.build_middleware_stack`
@@ -54,8 +62,55 @@ No automatic fix yet.
 
 from __future__ import annotations
 
+import io
+import re
+import tokenize
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+
 from ..appmodel import middleware_registrations
-from ..rule import Affected, CheckContext, Rule
+from ..edits import NodeText, SourceLines, project_text, remove_arg
+from ..rule import Affected, CheckContext, Fix, Rule, RuleCollector
+
+_NAMES = ("add_middleware", "Middleware", "AsyncExitStackMiddleware")
+
+
+def _last_name(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+class Collector(RuleCollector):
+    """For each argument that may be a ``context_name`` (``context_name=...``, or the second
+    positional argument of ``add_middleware`` / ``Middleware`` / ``AsyncExitStackMiddleware`` and
+    their aliases), by the position of its value: ``(edits that drop it, (start, end) of the value
+    when it is a plain string literal)``."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.data = {}
+        self._names = set(_NAMES)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name) and _last_name(node.name) in _NAMES:
+            self._names.add(node.asname.name.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        args = node.args
+        index = next((i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == "context_name"), None)
+        if index is None:
+            if _last_name(node.func) not in self._names:
+                return
+            positional = [i for i, a in enumerate(args) if a.keyword is None]
+            if len(positional) < 2 or any(args[i].star for i in positional[:2]) or positional[-1] != positional[1]:
+                return  # not exactly two positional arguments
+            index = positional[1]
+        nt = NodeText(self)
+        value = args[index].value
+        literal = (nt.start(value), nt.end(value)) if isinstance(value, cst.SimpleString) else None
+        self.data[self.pos(value)] = (remove_arg(nt, node, index), literal)
 
 
 class CustomExitStackName(Rule):
@@ -63,6 +118,7 @@ class CustomExitStackName(Rule):
     tokens = (b"iddleware", b"context_name", b"asyncexitstack")
     name = "custom-exit-stack-name"
     summary = "AsyncExitStackMiddleware with a non-default context_name: FastAPI never reads that stack"
+    collector = Collector
 
     # FACTS.md part A: the releases with the module, tagged with the name FastAPI reads there
     # (0.106.0 - 0.117.1 have no such module: AXS102)
@@ -103,4 +159,85 @@ class CustomExitStackName(Rule):
             f"AsyncExitStackMiddleware with context_name={name!r} is a stack FastAPI never reads (a router "
             f"served by plain Starlette fails as without one): {ctx.explain_releases(hits)}; drop context_name "
             f"(its default is the name of the running release)",
+            fix=self._fix(ctx, arg, name),
         )
+
+    def _fix(self, ctx: CheckContext, arg, name: str) -> Optional[Fix]:
+        data = ctx.data
+        rec = data.get((arg.line, arg.col)) if isinstance(data, dict) and arg.kind == "str" else None
+        if not rec or not rec[0] or rec[1] is None or not _key_is_private(ctx, name):
+            return None
+        return Fix(tuple(rec[0]), "safe", "drop context_name")
+
+
+def _stack_name_args(ctx: CheckContext) -> List[Tuple[object, object]]:
+    """(facts, value Expr) of every context_name given to FastAPI's AsyncExitStackMiddleware in
+    the project (registrations and direct wrapping)."""
+    project = ctx.project
+    key = ("AXS101", "name-args")
+    if key not in project._memo:
+        out = []
+        for reg in middleware_registrations(project):
+            if project.symbol(reg.facts, reg.scope, reg.cls) == "AsyncExitStackMiddleware":
+                out.append((reg.facts, reg.arg("context_name", 0)))
+        for f in project.files.values():
+            for c in f.calls:
+                if project.callee_symbol(f, c.scope, c.call) == "AsyncExitStackMiddleware":
+                    arg = c.call.kwarg("context_name")
+                    if arg is None and len(c.call.args) > 1 and c.call.args[1].kind != "star":
+                        arg = c.call.args[1]
+                    out.append((f, arg))
+        project._memo[key] = [(f, a) for f, a in out if a is not None]
+    return project._memo[key]  # type: ignore[return-value]
+
+
+_STRING_TOKENS = tuple(
+    t for t in (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", None), getattr(tokenize, "TSTRING_MIDDLE", None)) if t is not None
+)
+
+
+def _string_tokens(text: str) -> List[Tuple[Tuple[int, int], str]]:
+    """((line, col), text) of every string literal (and f-string part) of a file."""
+    return [
+        (tok.start, tok.string)
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+        if tok.type in _STRING_TOKENS
+    ]
+
+
+def _key_is_private(ctx: CheckContext, key: str) -> bool:
+    """Is every string literal of the project's Python files that holds ``key`` (as a word) one of
+    the literals given as ``context_name`` to FastAPI's AsyncExitStackMiddleware? (Then no code
+    can read the stack stored under it, and dropping the argument is safe.)"""
+    project = ctx.project
+    memo = ("AXS101", "private", key)
+    if memo in project._memo:
+        return project._memo[memo]  # type: ignore[return-value]
+    project._memo[memo] = False
+    allowed: Dict[str, List[tuple]] = {}
+    for f, arg in _stack_name_args(ctx):
+        if arg.kind == "str" and arg.value == key:
+            data = f.rule_data.get("AXS101")
+            rec = data.get((arg.line, arg.col)) if isinstance(data, dict) else None
+            if not rec or rec[1] is None:
+                return False
+            allowed.setdefault(f.path, []).append(rec[1])
+    if not key:
+        return False
+    pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
+    for path in sorted(project.known_paths):
+        text = project_text(path)
+        if text is None:
+            return False
+        if key not in text or not pattern.search(text):
+            continue
+        starts = {tuple(a) for a, _b in allowed.get(path, ())}
+        try:
+            strings = _string_tokens(text)
+        except (tokenize.TokenError, SyntaxError, ValueError):
+            return False
+        for start, value in strings:
+            if pattern.search(value) and start not in starts:
+                return False
+    project._memo[memo] = True
+    return True
