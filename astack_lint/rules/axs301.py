@@ -56,7 +56,21 @@ def get_db():
 If the cleanup does not depend on the error, `finally` alone is enough.
 
 ## Fix safety
-No automatic fix: whether to re-raise or raise an `HTTPException` is the author's choice.
+An unsafe fix (`--fix --unsafe-fixes`): it changes what the program does, on purpose. It re-raises
+the caught exception on every path of the handler that finishes without raising:
+
+- each `return` of the handler becomes a bare `raise` (returning from the handler ends the
+  generator without the exception, the same swallowing); `return value` becomes `value; raise`,
+  since FastAPI discards a dependency's return value anyway;
+- if the end of the handler can still be reached, a bare `raise` becomes its last statement, at
+  the indentation of its first one (tabs stay tabs, the file's line endings are kept); a trailing
+  `pass` is replaced by it; a one-line handler gets `; raise`.
+
+The fix is checked before it is offered: applied to the function and analysed again, the handler
+must no longer finish without raising. There is none when a `return` sits in a handler or
+`finally` nested in the handler (a bare `raise` there would raise another exception), or when the
+handler leaves by `break` / `continue`. Raising an `HTTPException` instead may suit you better:
+that is for you to write.
 
 ## References
 - [Dependencies with yield and except](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except)
@@ -65,11 +79,12 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, FlowCollector, swallow_rows, swallowing_handlers
+from ..flow import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
+from ..reraise import ReraiseFixCollector, reraise_fix
 from ..rule import CheckContext, Rule
 
 
-class Collector(FlowCollector):
+class Collector(ReraiseFixCollector):
     parts = ("handlers", "swallows")
 
 
@@ -92,4 +107,5 @@ class BareExceptAroundYield(Rule):
                 col,
                 f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
                 f"swallows the endpoint's errors and cancellation: {ctx.explain_releases(hits)}; re-raise with `raise`",
+                fix=reraise_fix(dep.record, line, col),
             )

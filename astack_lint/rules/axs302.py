@@ -50,7 +50,21 @@ async def get_session():
 Raising another exception is fine too: `raise HTTPException(status_code=400) from e`.
 
 ## Fix safety
-No automatic fix: whether to re-raise or raise an `HTTPException` is the author's choice.
+An unsafe fix (`--fix --unsafe-fixes`): it changes what the program does, on purpose. It re-raises
+the caught exception on every path of the handler that finishes without raising:
+
+- each `return` of the handler becomes a bare `raise` (returning from the handler ends the
+  generator without the exception, the same swallowing); `return value` becomes `value; raise`,
+  since FastAPI discards a dependency's return value anyway;
+- if the end of the handler can still be reached, a bare `raise` becomes its last statement, at
+  the indentation of its first one (tabs stay tabs, the file's line endings are kept); a trailing
+  `pass` is replaced by it; a one-line handler gets `; raise`.
+
+The fix is checked before it is offered: applied to the function and analysed again, the handler
+must no longer finish without raising. There is none when a `return` sits in a handler or
+`finally` nested in the handler (a bare `raise` there would raise another exception), or when the
+handler leaves by `break` / `continue`. Raising an `HTTPException` instead may suit you better:
+that is for you to write.
 
 ## References
 - [Dependencies with yield and except](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except)
@@ -59,7 +73,8 @@ No automatic fix: whether to re-raise or raise an `HTTPException` is the author'
 
 from __future__ import annotations
 
-from ..flow import SWALLOW_FUNCTION, SWALLOW_REQUEST, FlowCollector, swallow_rows, swallowing_handlers
+from ..flow import SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
+from ..reraise import ReraiseFixCollector, reraise_fix
 from ..rule import CheckContext, Rule
 
 
@@ -78,7 +93,7 @@ def _is_other(tags) -> bool:
     return not tags & {"bare", "BaseException"} and tags != {"GeneratorExit"}
 
 
-class Collector(FlowCollector):
+class Collector(ReraiseFixCollector):
     parts = ("handlers", "swallows")
 
 
@@ -101,4 +116,5 @@ class HandlerAroundYieldSwallows(Rule):
                 f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency "
                 f"'{dep.fn.qualname}' can finish without raising: it swallows the endpoint's exception: "
                 f"{ctx.explain_releases(hits)}; re-raise with `raise` (or raise an HTTPException from it)",
+                fix=reraise_fix(dep.record, line, col),
             )
