@@ -199,12 +199,41 @@ def _analyse(path: str, source: Source) -> FileFacts:
             wrapper.visit_batched(visitors)
         except RecursionError:
             raise AnalysisError("too deeply nested to analyse") from None
+        except Exception as exc:
+            # LibCST's position metadata turns a RecursionError into a KeyError (whose str() is the
+            # repr of a node: the whole deep tree)
+            if _from_recursion(exc):
+                raise AnalysisError("too deeply nested to analyse") from None
+            raise
         for code, v in rule_visitors:
             facts.rule_data[code] = v.data
         facts.index()
         return facts
     finally:
         sys.setrecursionlimit(old_limit)
+
+
+def _from_recursion(exc: BaseException) -> bool:
+    """Whether a RecursionError is somewhere in the chain (one KeyError per level unwound)."""
+    seen: Set[int] = set()
+    cur: Optional[BaseException] = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, RecursionError):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def describe_exception(exc: BaseException, limit: int = 200) -> str:
+    """One short line for an unexpected exception: its str() may be huge, span lines, or fail."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # a RecursionError from a deep repr, or anything else
+        text = ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
@@ -287,7 +316,7 @@ def _analyse_path(path: str) -> Tuple[str, Optional[FileFacts], Optional[Tuple[s
     except AnalysisError as exc:
         return path, None, (exc.message, exc.line, exc.col)
     except Exception as exc:  # never let one file stop the run
-        return path, None, (f"internal error while analysing ({type(exc).__name__}: {exc})", None, None)
+        return path, None, (f"internal error while analysing ({describe_exception(exc)})", None, None)
 
 
 class Store:
@@ -325,7 +354,8 @@ class Store:
         try:
             st = os.stat(path)
         except OSError as exc:
-            return Entry(0, 0, "", frozenset(), None, (f"cannot read: {exc.strerror or exc}", None, None), True, True)
+            reason = "broken symbolic link" if os.path.islink(path) else f"cannot read: {exc.strerror or exc}"
+            return Entry(0, 0, "", frozenset(), None, (reason, None, None), True, True)
         for cand in (self.entries.get(path), self.disk.get(path) if self.disk is not None else None):
             if cand is not None and cand.mtime_ns == st.st_mtime_ns and cand.size == st.st_size and cand.digest:
                 if path not in self.entries:
@@ -415,7 +445,7 @@ def check_file(project: Project, facts: FileFacts, settings: Settings, only_sele
                 ctx.findings.extend(result)
         except Exception as exc:  # pragma: no cover - a rule bug must not stop the run
             print(
-                f"astack-lint: internal error in {rule.code} on {facts.path}: {type(exc).__name__}: {exc}",
+                f"astack-lint: internal error in {rule.code} on {facts.path}: {describe_exception(exc)}",
                 file=sys.stderr,
             )
             continue

@@ -22,7 +22,10 @@ def decode(raw: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        msg = exc.msg if hasattr(exc, "msg") else str(exc)
+        if not msg.startswith("invalid or missing encoding declaration"):
+            raise SourceError(f"cannot decode: {msg}") from None
+        encoding = "utf-8"  # no cookie and not UTF-8 in the first two lines: say where, below
     bom = encoding == "utf-8-sig"
     try:
         text = raw.decode(encoding)
