@@ -119,7 +119,10 @@ class Project:
             self.primary[p] = ".".join(rel_parts)
             aliases.append((0, 0, self.package_name[p], p))
             for i in range(1, len(rel_parts)):
-                aliases.append((1, i, ".".join(rel_parts[i:]), p))
+                # a suffix is a name only from a directory that can be on sys.path: not from inside a
+                # package (zenml/deployers/server/fastapi/ is not ``fastapi``)
+                if os.path.join(self.root, *rel_parts[:i]) not in inits:
+                    aliases.append((1, i, ".".join(rel_parts[i:]), p))
         for p in paths:
             self.modules[self.primary[p]] = p
         for _prio, _i, name, p in sorted(aliases):
