@@ -111,3 +111,24 @@ def test_dependency_functions_option_marks_library_dependencies(project):
 def test_src_layout_package_name_matches(project):
     root = project({f"src/{k}": v for k, v in LIB.items()})
     assert codes_in(root, dependency_functions=["mylib.deps.get_session"]) == [("src/mylib/deps.py", 4, "AXS302")]
+
+
+def test_a_subpackage_named_fastapi_does_not_shadow_fastapi(project):
+    """zenml ships zenml/deployers/server/fastapi/: inside a package it is not ``fastapi``."""
+    root = project(
+        {
+            "pkg/__init__.py": "",
+            "pkg/server/__init__.py": "",
+            "pkg/server/fastapi/__init__.py": "",
+            "pkg/api.py": """
+                from fastapi import Depends
+
+                def get_db():
+                    yield 1
+
+                def index(db=Depends(get_db)):
+                    return db
+            """,
+        }
+    )
+    assert list(dependency_uses(_project(root))) == ["pkg.api.get_db"]
