@@ -187,5 +187,7 @@ def _report(result: Any, settings: Any, args: argparse.Namespace) -> bool:
     for e in result.errors:
         print(e.format(output.display_path(e.path)), file=sys.stderr)
     if not args.quiet:
+        for w in getattr(result, "warnings", ()):
+            print(w.format(output.display_path(w.path), "warning"), file=sys.stderr)
         print(output.summary_line(result.findings, result.files, len(result.errors)), file=sys.stderr)
     return ok

@@ -27,16 +27,17 @@ class LintError(NamedTuple):
     line: Optional[int] = None
     col: Optional[int] = None  # 1-based
 
-    def format(self, display_path: str) -> str:
+    def format(self, display_path: str, kind: str = "error") -> str:
         if self.line is not None:
-            return f"{display_path}:{self.line}:{self.col or 1}: error: {self.message}"
-        return f"{display_path}: error: {self.message}"
+            return f"{display_path}:{self.line}:{self.col or 1}: {kind}: {self.message}"
+        return f"{display_path}: {kind}: {self.message}"
 
 
 class LintResult(NamedTuple):
     findings: List[Finding]
     errors: List[LintError]
     files: int  # files linted
+    warnings: Sequence[LintError] = ()  # e.g. a directory with no Python files (exit code unchanged)
 
 
 class AnalysisError(Exception):
@@ -104,7 +105,9 @@ def walk_python_files(top: str, settings: Settings, errors: Optional[List[LintEr
     return out
 
 
-def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[str], List[LintError]]:
+def discover(
+    paths: Sequence[str], settings: Settings, warnings: Optional[List[LintError]] = None
+) -> Tuple[List[str], List[LintError]]:
     targets: List[str] = []
     errors: List[LintError] = []
     for p in paths:
@@ -112,7 +115,11 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[str], List[
             errors.append(LintError(os.path.abspath(p), "no such file or directory"))
             continue
         if os.path.isdir(p):
-            targets.extend(walk_python_files(p, settings, errors))
+            n_errors = len(errors)
+            found = walk_python_files(p, settings, errors)
+            if not found and len(errors) == n_errors and warnings is not None:
+                warnings.append(LintError(os.path.abspath(p), "no Python files found"))
+            targets.extend(found)
         elif os.path.exists(p):
             if not settings.is_excluded(p):
                 targets.append(os.path.abspath(p))
@@ -497,7 +504,8 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
         cache = Store(settings, DiskCache.for_settings(settings))
     store = cache
     jobs = settings.jobs or (os.cpu_count() or 1)
-    targets, errors = discover(list(paths) or ["."], settings)
+    warnings: List[LintError] = []
+    targets, errors = discover(list(paths) or ["."], settings, warnings)
     by_root: Dict[str, List[str]] = {}
     for t in targets:
         by_root.setdefault(find_root(t), []).append(t)
@@ -532,4 +540,4 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
         store.save()
     findings.sort(key=Finding.sort_key)
     errors.sort(key=lambda e: (e.path, e.line or 0))
-    return LintResult(findings, errors, linted)
+    return LintResult(findings, errors, linted, warnings)
