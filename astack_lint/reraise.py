@@ -159,7 +159,8 @@ def _verified(nt: NodeText, fn: cst.FunctionDef, edits: Tuple[Edit, ...], handle
     """Apply the edits to the function's own lines, parse them, and check with the flow analysis
     that the handler no longer finishes without raising."""
     lines = nt.lines
-    first, last = nt.start(fn)[0], nt.end(fn)[0]
+    first = nt.start(fn)[0]
+    last = max([nt.end(fn)[0]] + [e.end[0] for e in edits])  # a raise may go after trailing comments
     prefix = lines.content(first)[: nt.start(fn)[1]]
     if prefix.strip():
         return False
