@@ -760,3 +760,30 @@ def test_apply_fixes_takes_the_first_of_overlapping_fixes():
 def test_unified_diff_marks_a_missing_final_newline():
     out = fixes_mod.unified_diff("a\nb", "a\nc", "x.py")
     assert out.endswith("-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n")
+
+
+def test_pre_commit_fix_hook(tmp_path):
+    """The second hook runs --fix on the files pre-commit hands over (the manifest is valid)."""
+    import shlex
+    import subprocess
+    import sys
+
+    import yaml
+
+    from .conftest import REPO
+
+    manifest = REPO / ".pre-commit-hooks.yaml"
+    hooks = {h["id"]: h for h in yaml.safe_load(manifest.read_text())}
+    assert hooks["astack-lint"]["entry"] == "astack-lint"
+    assert hooks["astack-lint-fix"]["entry"] == "astack-lint --fix"
+    assert hooks["astack-lint-fix"]["types"] == ["python"] and hooks["astack-lint-fix"]["require_serial"]
+    check = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(manifest)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    root = new_project(tmp_path, {"mw.py": MIDDLEWARE, "other.py": MIDDLEWARE})
+    entry = shlex.split(hooks["astack-lint-fix"]["entry"])
+    proc = run_cli(*entry[1:], "mw.py", cwd=root)  # pre-commit appends the staged file names
+    assert proc.returncode == 0, proc.stderr
+    assert "add_middleware(GZipMiddleware" in (root / "mw.py").read_text()
+    assert "Middleware(GZipMiddleware" in (root / "other.py").read_text()  # not handed over: untouched
