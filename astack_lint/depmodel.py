@@ -336,3 +336,19 @@ def dependency_of_param(
             result = (tf, tfn, _call_scope(project, f, scope, call))
     project._memo[key] = result
     return result
+
+
+def wants_generator_file(rule, project: Project, path: str, present, settings=None) -> bool:
+    """Prefilter for the dependency rules: a file not yet parsed can only be reported when it holds
+    a generator (``yield``) and either a function the project uses as a dependency or the
+    ``dependency-functions`` option may name one of its functions. (A module that holds a
+    dependency is normally parsed already: resolving ``Depends(f)`` loads it.)"""
+    if b"yield" not in present:
+        return False
+    if settings is not None and getattr(settings, "dependency_functions", None):
+        return True
+    module = project.primary.get(path)
+    if module is None:
+        return True
+    prefix = module + "."
+    return any(q.startswith(prefix) for q in dependency_uses(project))

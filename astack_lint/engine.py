@@ -487,7 +487,7 @@ def build_project(
     wanted = [
         t
         for t in targets
-        if t not in project.files and any(r.wants(project, t, entries[t].tokens) for r in rules)
+        if t not in project.files and any(r.wants(project, t, entries[t].tokens, settings) for r in rules)
     ]
     if wanted:
         store.parse_many(wanted, jobs)

@@ -104,7 +104,7 @@ class Plugin:
             facts = project.files.get(path)
             if facts is None:
                 entry = store.scan(path)
-                if not any(r.wants(project, path, entry.tokens) for r in all_rules()):
+                if not any(r.wants(project, path, entry.tokens, self.settings) for r in all_rules()):
                     return []
                 facts, error = store.facts(path)
                 if facts is None:

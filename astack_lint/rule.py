@@ -132,7 +132,7 @@ class Rule:
     # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
     affected: Tuple[Any, ...] = ()
 
-    def wants(self, project: Project, path: str, present: FrozenSet[bytes]) -> bool:
+    def wants(self, project: Project, path: str, present: FrozenSet[bytes], settings: Any = None) -> bool:
         """Must this linted file (not yet parsed) be parsed for this rule? ``present``: which of the
         prefilter tokens occur in it. Rules may refine this with what the project knows."""
         return not self.tokens or any(t in present for t in self.tokens)

@@ -79,6 +79,8 @@ that is for you to write.
 
 from __future__ import annotations
 
+from ..depmodel import wants_generator_file
+
 from ..flow import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
 from ..reraise import ReraiseFixCollector, reraise_fix
 from ..rule import CheckContext, Rule
@@ -91,6 +93,7 @@ class Collector(ReraiseFixCollector):
 class BareExceptAroundYield(Rule):
     code = "AXS301"
     tokens = (b"yield",)  # only a generator can be reported
+    wants = wants_generator_file
     name = "bare-except-around-dependency-yield"
     summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
     collector = Collector

@@ -73,6 +73,8 @@ that is for you to write.
 
 from __future__ import annotations
 
+from ..depmodel import wants_generator_file
+
 from ..flow import SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
 from ..reraise import ReraiseFixCollector, reraise_fix
 from ..rule import CheckContext, Rule
@@ -100,6 +102,7 @@ class Collector(ReraiseFixCollector):
 class HandlerAroundYieldSwallows(Rule):
     code = "AXS302"
     tokens = (b"yield",)  # only a generator can be reported
+    wants = wants_generator_file
     name = "except-around-dependency-yield-swallows"
     summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
     collector = Collector

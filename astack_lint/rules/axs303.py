@@ -44,6 +44,8 @@ No automatic fix.
 
 from __future__ import annotations
 
+from ..depmodel import wants_generator_file
+
 from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import CheckContext, Rule
 
@@ -55,6 +57,7 @@ class Collector(FlowCollector):
 class DependencyYieldsTwice(Rule):
     code = "AXS303"
     tokens = (b"yield",)  # only a generator can be reported
+    wants = wants_generator_file
     name = "dependency-yields-twice"
     summary = "a dependency that can reach yield a second time: RuntimeError: generator didn't stop"
     collector = Collector

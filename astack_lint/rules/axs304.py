@@ -38,6 +38,8 @@ No automatic fix: raising and yielding `None` mean different things.
 
 from __future__ import annotations
 
+from ..depmodel import wants_generator_file
+
 from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import CheckContext, Rule
 
@@ -49,6 +51,7 @@ class Collector(FlowCollector):
 class DependencyReturnsBeforeYield(Rule):
     code = "AXS304"
     tokens = (b"yield",)  # only a generator can be reported
+    wants = wants_generator_file
     name = "dependency-returns-before-yield"
     summary = "a dependency with a path that returns before any yield: RuntimeError: generator didn't yield"
     collector = Collector

@@ -43,6 +43,8 @@ No automatic fix.
 
 from __future__ import annotations
 
+from ..depmodel import wants_generator_file
+
 from ..flow import FlowCollector, by_position, generator_dependencies, live
 from ..rule import Affected, CheckContext, Rule
 
@@ -56,6 +58,7 @@ class Collector(FlowCollector):
 class RaiseAfterYield(Rule):
     code = "AXS305"
     tokens = (b"yield",)  # only a generator can be reported
+    wants = wants_generator_file
     name = "dependency-raises-after-yield"
     summary = "raise after yield in a request-scoped dependency: the client already has its response"
     collector = Collector
