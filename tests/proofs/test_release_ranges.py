@@ -1,4 +1,4 @@
-"""AXS101 and AXS103 on one affected and one unaffected release each (release awareness).
+"""AXS101, AXS103 and AXS203 on affected and unaffected releases (release awareness).
 
 A router served by a plain Starlette app, on FastAPI 0.100.0 (a throwaway venv), 0.110.0 (a
 throwaway venv) and the current release (this venv):
@@ -9,6 +9,10 @@ throwaway venv) and the current release (this venv):
 - AXS103: without any stack, a route with a yield dependency fails on 0.100.0 and every route fails
   on the current release, while 0.110.0 serves them all (and a JSON-only router works on 0.100.0);
   the linter flags only the failing releases.
+
+- AXS203: behind ``@app.middleware("http")``, ``request.is_disconnected()`` notices a client that
+  left on FastAPI 0.86.0 (Starlette 0.20.4) and never does on the current release (Starlette >= 0.21);
+  the linter flags only the latter.
 
 The project's release is given to the linter as it would be in real life: a requirements file.
 """
@@ -166,3 +170,84 @@ def test_on_the_current_release(proof_project):
         cwd=str(proof_project), capture_output=True, text=True, timeout=120,
     )
     assert "AssertionError: fastapi_middleware_astack not found in request scope" in proc.stderr
+
+
+DISCONNECT_APP = """
+import asyncio
+
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+noticed = []  # what the endpoint saw (the response body may never reach a client that left)
+
+
+@app.middleware("http")
+async def timing(request, call_next):
+    return await call_next(request)
+
+
+@app.get("/poll")
+async def poll(request: Request):
+    for _ in range(50):
+        if await request.is_disconnected():
+            noticed.append(True)
+            return {"noticed": True}
+        await asyncio.sleep(0.01)
+    noticed.append(False)
+    return {"noticed": False}
+"""
+
+# one request whose client disconnects right after sending it; prints what the endpoint noticed
+DISCONNECT_RUN = """
+import asyncio, importlib, json, sys
+sys.path.insert(0, ".")
+
+async def main():
+    module = importlib.import_module(sys.argv[1])
+    app = module.app
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        return {"type": "http.disconnect"}
+
+    body = []
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/poll", "raw_path": b"/poll", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    await app(scope, receive, send)
+    print(json.dumps(module.noticed))
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def disconnect_project(tmp_path):
+    return write_project(tmp_path, {"disconnect.py": DISCONNECT_APP, "run_disconnect.py": DISCONNECT_RUN})
+
+
+@pytest.mark.releases
+def test_is_disconnected_on_fastapi_0_86(disconnect_project, pinned):  # noqa: F811
+    python = pinned("fastapi==0.86.0")
+    proc = run_script(python, disconnect_project, "-c", "import starlette; print(starlette.__version__)")
+    assert proc.stdout.strip() == "0.20.4"
+    proc = run_script(python, disconnect_project, "run_disconnect.py", "disconnect")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [True]
+    assert lint_as(disconnect_project, "0.86.0", "disconnect") == []
+
+
+def test_is_disconnected_on_the_current_release(disconnect_project):
+    import fastapi
+
+    proc = run_script(sys.executable, disconnect_project, "run_disconnect.py", "disconnect")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [False]
+    assert lint_as(disconnect_project, fastapi.__version__, "disconnect") == ["AXS203"]
