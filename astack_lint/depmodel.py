@@ -33,6 +33,7 @@ class DepUse(NamedTuple):
     col: int
     scope: str  # "request" (the default) or "function" (``Depends(f, scope="function")``)
     how: str  # "Depends", "Security" or "override"
+    websocket: bool = False  # in a websocket route's decorator / registration, or a websocket endpoint's parameter
 
 
 Target = Tuple[FileFacts, FunctionFact]
@@ -188,6 +189,34 @@ def _call_tail(call: Expr) -> Optional[str]:
     return None
 
 
+_WS_TAILS = ("websocket", "websocket_route", "add_api_websocket_route", "add_websocket_route")
+
+
+def _nested_calls(expr: Optional[Expr], out: Set[Tuple[int, int]], depth: int = 0) -> None:
+    if expr is None or depth > 12 or not isinstance(expr, Expr):
+        return
+    if expr.kind == "call":
+        out.add((expr.line, expr.col))
+    for sub in (expr.value,) + tuple(expr.args) + tuple(v for _k, v in expr.kwargs):
+        if isinstance(sub, Expr):
+            _nested_calls(sub, out, depth + 1)
+
+
+def _websocket_sites(facts: FileFacts) -> Tuple[Set[Tuple[int, int]], Set[str]]:
+    """Where a Depends(...) belongs to a websocket route: positions of the calls nested in
+    ``@app.websocket(...)`` / ``add_api_websocket_route(...)`` arguments, and the functions such a
+    decorator decorates (their parameters' defaults)."""
+    calls: Set[Tuple[int, int]] = set()
+    functions: Set[str] = set()
+    for c in facts.calls:
+        if _call_tail(c.call) in _WS_TAILS:
+            for arg in tuple(c.call.args) + tuple(v for _k, v in c.call.kwargs):
+                _nested_calls(arg, calls)
+            if c.decorates:
+                functions.add(c.decorates)
+    return calls, functions
+
+
 def _is_overrides(expr: Optional[Expr]) -> bool:
     if expr is None:
         return False
@@ -212,6 +241,7 @@ def dependency_uses(project: Project) -> Dict[str, List[DepUse]]:
     overrides: List[Tuple[FileFacts, str, Optional[Expr], Expr, int, int]] = []
     for facts in project.files.values():
         tails = _candidate_tails(facts)
+        ws_calls, ws_functions = _websocket_sites(facts)
         for c in facts.calls:
             tail = _call_tail(c.call)
             if tail in tails:
@@ -220,7 +250,9 @@ def dependency_uses(project: Project) -> Dict[str, List[DepUse]]:
                     target = _dep_call_target(c.call)
                     if target is not None:
                         scope = _call_scope(project, facts, c.scope, c.call)
-                        add(resolve_callable(project, facts, c.scope, target), DepUse(facts.path, c.call.line, c.call.col, scope, sym))
+                        ws = (c.call.line, c.call.col) in ws_calls or c.scope in ws_functions
+                        use = DepUse(facts.path, c.call.line, c.call.col, scope, sym, ws)
+                        add(resolve_callable(project, facts, c.scope, target), use)
                     continue
             # app.dependency_overrides.update({k: f})
             if tail == "update" and c.call.args and c.call.args[0].kind == "dict":
@@ -276,11 +308,13 @@ def is_dependency(project: Project, settings, facts: FileFacts, fn: FunctionFact
     return matches_option(project, settings, facts, fn)
 
 
-def dependency_scopes(project: Project, settings, facts: FileFacts, fn: FunctionFact) -> Set[str]:
+def dependency_scopes(project: Project, settings, facts: FileFacts, fn: FunctionFact, http_only: bool = False) -> Set[str]:
     """The scopes ("request", "function") the function is used with; {"request"} for a function
-    marked only by ``dependency-functions``; empty when it is not a dependency."""
-    scopes = {u.scope for u in dependency_uses(project).get(project.qualify(facts, fn.qualname), [])}
-    if not scopes and matches_option(project, settings, facts, fn):
+    marked only by ``dependency-functions``; empty when it is not a dependency. ``http_only``: leave
+    out uses in websocket routes."""
+    uses = dependency_uses(project).get(project.qualify(facts, fn.qualname), [])
+    scopes = {u.scope for u in uses if not (http_only and u.websocket)}
+    if not uses and matches_option(project, settings, facts, fn):
         scopes = {"request"}
     return scopes
 

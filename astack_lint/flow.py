@@ -651,7 +651,9 @@ def _plain(project: Project, facts: FileFacts, fn: FunctionFact) -> bool:
     return all(project.resolve(facts, fn.scope, d) in _TRANSPARENT_DECORATORS for d in fn.decorators)
 
 
-def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
+def generator_dependencies(ctx: CheckContext, http_only: bool = False) -> List[GeneratorDependency]:
+    """The linted file's generators that the project uses as dependencies; ``http_only``: only as
+    dependencies of HTTP routes (FACTS part B is about HTTP responses), with those uses' scopes."""
     data = ctx.data
     if not isinstance(data, dict):
         return []
@@ -660,7 +662,7 @@ def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
         fn = ctx.facts.functions.get(qualname)
         if fn is None or not _plain(ctx.project, ctx.facts, fn):
             continue
-        scopes = dependency_scopes(ctx.project, ctx.settings, ctx.facts, fn)
+        scopes = dependency_scopes(ctx.project, ctx.settings, ctx.facts, fn, http_only)
         if scopes:
             out.append(GeneratorDependency(fn, record, scopes))
     return out
@@ -669,7 +671,7 @@ def generator_dependencies(ctx: CheckContext) -> List[GeneratorDependency]:
 def swallowing_handlers(ctx: CheckContext, wanted: Callable[[Set[str]], bool]):
     """The handlers around a dependency's yield that swallow the thrown exception on a real path,
     whose type tags (see ``handler_catches``) satisfy ``wanted``: (dependency, line, col, type, star, tags)."""
-    for dep in generator_dependencies(ctx):
+    for dep in generator_dependencies(ctx, http_only=True):
         rec = dep.record
         for idx, guard_sets in sorted(rec["swallows"].items()):
             line, col, typ, star = rec["handlers"][idx]

@@ -6,8 +6,9 @@ returns, or only raises on some branches). Only generators the project passes to
 `Security(...)` count (directly, in `Annotated[...]` or a type alias of it, in `dependencies=[...]`,
 or as a `dependency_overrides` value), plus functions named by the `dependency-functions` option;
 plain iterators, `@contextmanager` helpers and streaming bodies are never checked, nor are generators
-behind a decorator (other than `staticmethod` / `classmethod`), which FastAPI does not see as generators. A handler whose
-every path raises (`raise`, `raise HTTPException(...) from e`, a helper that always raises) is fine.
+behind a decorator (other than `staticmethod` / `classmethod`), which FastAPI does not see as
+generators, nor dependencies used only by websocket routes. A handler whose every path raises
+(`raise`, `raise HTTPException(...) from e`, a helper that always raises) is fine.
 
 ## Why is this bad?
 FastAPI throws the endpoint's exception into the dependency at `yield`. A bare `except:` catches it,

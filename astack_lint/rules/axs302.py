@@ -8,7 +8,8 @@ handler whose every path raises (a bare `raise`, `raise HTTPException(...) from 
 always raises or is annotated `NoReturn`) is not. Handlers in nested functions or classes, and
 `try` blocks that do not hold the `yield`, are not checked. Handlers that catch only
 `GeneratorExit` are left alone. Only generators the project uses as dependencies count (see
-AXS301), plus functions named by the `dependency-functions` option.
+AXS301), plus functions named by the `dependency-functions` option; dependencies used only by
+websocket routes are left alone (what is described below is about HTTP responses).
 
 ## Why is this bad?
 FastAPI throws the endpoint's exception into the dependency at `yield`. A handler that catches it

@@ -5,7 +5,7 @@ Checks for a `raise` of an exception (`raise HTTPException(...)`, `raise ValueEr
 succeeded: straight after the `yield`, in a `finally` block, or in a handler that catches a failure
 of the code after the `yield` (a failed `commit()`). A bare `raise` that re-raises, and
 `raise ... from e` in a handler for the endpoint's own exception, are not reported. Dependencies used
-only with `Depends(..., scope="function")` are not reported either.
+only with `Depends(..., scope="function")`, or only by websocket routes, are not reported either.
 
 ## Why is this bad?
 With the default request scope, FastAPI runs the code after `yield` once the response is sent (on
@@ -70,7 +70,7 @@ class RaiseAfterYield(Rule):
     )
 
     def check(self, ctx: CheckContext) -> None:
-        for dep in generator_dependencies(ctx):
+        for dep in generator_dependencies(ctx, http_only=True):
             if "request" not in dep.scopes:
                 continue
             for (line, col), items in by_position(dep.record["raises_after"]):
