@@ -171,28 +171,73 @@ def parse_per_file_ignores(value: Any, where: str) -> List[Tuple[str, List[str]]
         value = " ".join(str(v) for v in value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes] or a string")
-    # tokens: "pattern:codes" pairs, separated by whitespace/newlines; codes separated by commas
-    pending_files: List[str] = []
-    for token in re.split(r"\s+", value.strip()):
-        if not token:
-            continue
-        if ":" in token:
-            fpart, _, cpart = token.rpartition(":")
-            if fpart:
-                pending_files.append(fpart)
-            codes = [c for c in cpart.split(",") if c]
-            if not pending_files or not codes:
-                raise ConfigError(f"{where}: per-file-ignores: cannot read {token!r} (expected 'pattern:CODES')")
-            for f in pending_files:
-                out.append((f, [_check_code(c, where, "per-file-ignores") for c in codes]))
-            pending_files = []
-        elif CODE_SELECTOR.match(token) and out:
-            out[-1][1].append(token)
+    # flake8's own reading (flake8.utils.parse_files_to_codes_mapping): patterns, a colon, codes;
+    # each list separated by commas or whitespace ("tests/*: AXS104, AXS105  a.py,b.py:AXS1")
+    files: List[str] = []
+    codes: List[str] = []
+    seen_sep, seen_colon = True, False
+
+    def flush() -> None:
+        if files and not codes:
+            raise ConfigError(f"{where}: per-file-ignores: {files[0]!r} has no codes (expected 'pattern:CODES')")
+        for f in files:
+            out.append((f, list(codes)))
+
+    def unexpected(src: str) -> ConfigError:
+        return ConfigError(
+            f"{where}: per-file-ignores: cannot read {value.strip()!r} at {src or 'its end'!r} "
+            f"(expected 'pattern:CODES' pairs, e.g. 'tests/*:AXS104 app.py:AXS1')"
+        )
+
+    for tp, src in _pfi_tokens(value):
+        if tp in ("comma", "ws"):
+            seen_sep = True
+        elif not seen_colon:
+            if tp == "eof" and files:
+                raise ConfigError(f"{where}: per-file-ignores: {files[0]!r} has no codes (expected 'pattern:CODES')")
+            if tp == "eof":
+                break
+            if tp == "colon":
+                seen_colon = seen_sep = True
+            elif seen_sep and tp in ("file", "code"):
+                files.append(src)
+                seen_sep = False
+            else:
+                raise unexpected(src)
+        elif tp == "eof":
+            flush()
+        elif seen_sep and tp == "code":
+            codes.append(_check_code(src, where, "per-file-ignores"))
+            seen_sep = False
+        elif seen_sep and tp == "file":
+            flush()
+            files, codes, seen_colon, seen_sep = [src], [], False, False
         else:
-            pending_files.extend(p for p in token.split(",") if p)
-    if pending_files:
-        raise ConfigError(f"{where}: per-file-ignores: {pending_files[0]!r} has no codes (expected 'pattern:CODES')")
+            raise unexpected(src)
     return out
+
+
+_PFI_TOKENS = (
+    (re.compile(r"[A-Z]+[0-9]*(?=$|\s|,)"), "code"),
+    (re.compile(r"[^\s:,]+"), "file"),
+    (re.compile(r"\s*:\s*"), "colon"),
+    (re.compile(r"\s*,\s*"), "comma"),
+    (re.compile(r"\s+"), "ws"),
+)
+
+
+def _pfi_tokens(value: str) -> List[Tuple[str, str]]:
+    tokens: List[Tuple[str, str]] = []
+    i = 0
+    while i < len(value):
+        for regex, tp in _PFI_TOKENS:
+            m = regex.match(value, i)
+            if m:
+                tokens.append((tp, m.group().strip()))
+                i = m.end()
+                break
+    tokens.append(("eof", ""))
+    return tokens
 
 
 def _check_code(code: str, where: str, key: str) -> str:
@@ -265,18 +310,20 @@ class Settings:
             raise AttributeError(name) from None
 
     # selection, as flake8 decides it ------------------------------------------------------
-    def is_selected(self, code: str) -> bool:
-        select = list(self.values["select"] or []) + list(self.values["extend_select"] or [])
-        if self.values["select"] is None:
-            select = ["AXS"] + select
-        ignore = list(self.values["ignore"] or []) + list(self.values["extend_ignore"] or [])
-        sel = [s for s in select if code.startswith(s)]
+    def is_selected(self, code: str, extra_ignore: Sequence[str] = ()) -> bool:
+        """flake8's DecisionEngine: an explicit choice (--select/--extend-select, --ignore/
+        --extend-ignore) beats the implicit default selection of every AXS code; between two
+        explicit matches the longest prefix wins, and a tie ignores."""
+        select = self.values["select"]
+        explicit = [s for s in list(select or []) + list(self.values["extend_select"] or []) if code.startswith(s)]
+        implicit = ["AXS"] if select is None and code.startswith("AXS") else []
+        ignore = list(self.values["ignore"] or []) + list(self.values["extend_ignore"] or []) + list(extra_ignore)
         ign = [i for i in ignore if code.startswith(i)]
-        if not sel:
-            return False
         if not ign:
-            return True
-        return max(len(s) for s in sel) > max(len(i) for i in ign)
+            return bool(explicit or implicit)
+        if not explicit:
+            return False
+        return max(len(s) for s in explicit + implicit) > max(len(i) for i in ign)
 
     # excludes ------------------------------------------------------------------------------
     def exclude_patterns(self) -> List[str]:
@@ -300,18 +347,24 @@ class Settings:
         return False
 
     def per_file_ignored(self, path: str, code: str) -> bool:
+        """As flake8: of the patterns that match the file, the longest (after making patterns with a
+        '/' absolute) applies alone, and its codes join --extend-ignore for that file."""
         entries = self.values["per_file_ignores"] or []
         if not entries:
             return False
         absolute = os.path.abspath(path)
         rel = os.path.relpath(absolute, self.base_dir)
         base = os.path.basename(absolute)
+        best: Optional[Tuple[int, List[str]]] = None
         for pattern, codes in entries:
             full = os.path.normpath(os.path.join(self.base_dir, pattern))
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(absolute, full) or fnmatch.fnmatch(base, pattern):
-                if code.startswith(tuple(codes)):
-                    return True
-        return False
+                size = len(full) if "/" in pattern else len(pattern)
+                if best is None or size > best[0]:
+                    best = (size, list(codes))
+        if best is None or not code.startswith(tuple(best[1])):
+            return False
+        return not self.is_selected(code, best[1])
 
     def cache_key(self) -> str:
         return repr(sorted((k, repr(v)) for k, v in self.values.items()))
@@ -344,6 +397,8 @@ def find_config(start: str) -> Optional[str]:
             try:
                 data = _load_toml(cand)
             except ConfigError:
+                if _mentions_us(cand):
+                    raise  # our table is (probably) in there: do not lint with the defaults silently
                 data = {}
             if isinstance(data.get("tool"), dict) and "astack-lint" in data["tool"]:
                 return cand
@@ -351,6 +406,14 @@ def find_config(start: str) -> Optional[str]:
         if parent == d:
             return None
         d = parent
+
+
+def _mentions_us(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return b"astack-lint" in fh.read()
+    except OSError:
+        return False
 
 
 def read_config(path: str) -> Dict[str, Any]:
