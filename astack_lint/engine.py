@@ -15,7 +15,7 @@ from .options import DEFAULT_EXCLUDE_DIRS, Settings
 from .project import Project
 from .rule import CheckContext, Finding
 from .rules import all_rules
-from .source import Source, SourceError, read_source
+from .source import Source, SourceError, read_bytes, read_source
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 RECURSION_LIMIT = 20000
@@ -369,12 +369,9 @@ class Store:
                     self.entries[path] = cand
                 return cand
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except IsADirectoryError:
-            return Entry(0, 0, "", frozenset(), None, ("is a directory, not a file", None, None), True, True)
-        except OSError as exc:
-            return Entry(0, 0, "", frozenset(), None, (f"cannot read: {exc.strerror or exc}", None, None), True, True)
+            raw = read_bytes(path)  # never blocks on a FIFO, never reads a huge file
+        except SourceError as exc:
+            return Entry(0, 0, "", frozenset(), None, (str(exc), None, None), True, True)
         return self._fresh(path, raw, st)
 
     def parse_many(self, paths: Sequence[str], jobs: int = 1) -> None:
