@@ -77,6 +77,7 @@ from ..rule import CheckContext, Rule
 
 class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
     code = "AXS201"
+    tokens = (b"iddleware",)  # prefilter: where this rule can report
     name = "base-http-middleware-with-background-tasks"
     summary = "BaseHTTPMiddleware on an app whose endpoints run background tasks: held or cancelled tasks"
 

@@ -60,6 +60,7 @@ from ..rule import CheckContext, Rule
 
 class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
     code = "AXS203"
+    tokens = (b"is_disconnected",)  # prefilter: where this rule can report
     name = "is-disconnected-behind-base-http-middleware"
     summary = "request.is_disconnected() in an endpoint behind BaseHTTPMiddleware: never True"
 

@@ -121,6 +121,7 @@ class Collector(RuleCollector):
 
 class ClosedResourceInBackground(Rule):
     code = "AXS401"
+    tokens = (b"add_task", b"BackgroundTask", b"Response", b"background")  # prefilter: where this rule can report
     name = "closed-resource-in-background"
     summary = "UploadFile or yield-dependency value used by a background task or streaming response: already closed"
 

@@ -49,6 +49,7 @@ from ..rule import CheckContext, Rule
 
 class InjectedBackgroundTasksDropped(Rule):
     code = "AXS402"
+    tokens = (b"background", b"Background")  # prefilter: where this rule can report
     name = "injected-background-tasks-dropped"
     summary = "endpoint adds to the injected BackgroundTasks but returns a response with its own background="
 

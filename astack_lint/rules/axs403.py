@@ -56,6 +56,7 @@ from ..rule import CheckContext, Rule
 
 class OnEventWithLifespan(Rule):
     code = "AXS403"
+    tokens = (b"on_event",)  # prefilter: where this rule can report
     name = "on-event-with-lifespan"
     summary = "on_event handler on an app created with lifespan=: the handler never runs"
 

@@ -76,6 +76,7 @@ class _Context(NamedTuple):
 
 class MiddlewareAfterStart(Rule):
     code = "AXS404"
+    tokens = (b"iddleware",)  # prefilter: where this rule can report
     name = "middleware-after-start"
     summary = "add_middleware / @app.middleware where the app has already started: RuntimeError"
 
