@@ -121,7 +121,8 @@ def artifact_location(path: str, root: str) -> Dict[str, str]:
     rel = _inside(path, root)
     if rel is None:
         return {"uri": _file_uri(path)}
-    return {"uri": quote(rel, safe="/"), "uriBaseId": SRCROOT}
+    # the file system's bytes: a name that is not UTF-8 holds surrogate escapes that quote() cannot encode
+    return {"uri": quote(os.fsencode(rel), safe="/"), "uriBaseId": SRCROOT}
 
 
 # ---------------------------------------------------------------------------------------------
