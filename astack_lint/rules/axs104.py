@@ -9,8 +9,9 @@ and log messages are not reads.
 ## Why is this bad?
 These keys are FastAPI internals: their names and lifetimes changed from release to release.
 `scope["fastapi_astack"]` raises `KeyError` for HTTP requests from FastAPI 0.110.0 (WebSockets from
-0.118.0); on 0.106 - 0.109 it holds a stack that is closed before the response is sent, so
-callbacks pushed on it run too early. `fastapi_middleware_astack`, `fastapi_inner_astack` and
+0.118.0): the key is gone, so `.get("fastapi_astack")` gives `None` and an `in` test is false; on
+0.106 - 0.109 it holds a stack that is closed before the response is sent, so callbacks pushed on
+it run too early. `fastapi_middleware_astack`, `fastapi_inner_astack` and
 `fastapi_function_astack` are internal too and absent in some releases.
 
 ## Example
@@ -97,6 +98,10 @@ class Collector(RuleCollector):
             left = target.comparator
 
 
+# what a read of "fastapi_astack" gives where the key is gone
+_OUTCOME = {"subscript": "KeyError", ".get()": "None", "'in' test": "the key is not there"}
+
+
 class InternalScopeKey(Rule):
     code = "AXS104"
     tokens = (b"fastapi_", b"astack")
@@ -110,8 +115,9 @@ class InternalScopeKey(Rule):
             if value not in INTERNAL_SCOPE_KEYS:
                 continue
             if value == "fastapi_astack":
+                outcome = _OUTCOME.get(how, "absent")
                 why = (
-                    "KeyError for HTTP requests from FastAPI 0.110 (WebSockets from 0.118); on 0.106-0.109 "
+                    f"{outcome} for HTTP requests from FastAPI 0.110 (WebSockets from 0.118); on 0.106-0.109 "
                     "the stack is closed before the response is sent"
                 )
             else:

@@ -101,3 +101,28 @@ def test_dependency_with_yield_works_and_is_not_flagged(tmp_path):
         with client.websocket_connect("/ws") as ws:
             assert ws.receive_text() == "hi"
     assert mod.cleaned == ["done", "done"]
+
+
+GET_AND_IN = """
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.get("/probe")
+async def probe(request: Request):
+    return {
+        "get": request.scope.get("fastapi_astack"),
+        "in": "fastapi_astack" in request.scope,
+    }
+"""
+
+
+def test_get_and_in_see_nothing(tmp_path):
+    """The key is gone on 0.165: .get() gives None and an 'in' test is false (no KeyError, but a
+    stack-shaped hole: whatever the code meant to do with the stack does not happen)."""
+    root = write_project(tmp_path, {"app.py": GET_AND_IN})
+    assert codes(root) == ["AXS104", "AXS104"]
+    mod = load(root)
+    with TestClient(mod.app) as client:
+        assert client.get("/probe").json() == {"get": None, "in": False}
