@@ -202,6 +202,7 @@ class _Interpreter:
         self.implicit = result.has_yield
         self._yield_handlers = 0  # depth of handlers of try statements whose body yields
         self._delegating: Set[int] = set()  # yields that re-yield what another generator yields
+        self._handler_index: Dict[int, int] = {}  # id(handler node) -> index in result.handlers
 
     # helpers ---------------------------------------------------------------------------------
     def contains_yield(self, node: cst.CSTNode) -> bool:
@@ -410,9 +411,12 @@ class _Interpreter:
         for h in node.handlers:
             idx = -1
             if holds_yield:
-                line, col = self.pos(h)
-                idx = len(self.r.handlers)
-                self.r.handlers.append(Handler(line, col, h.type, isinstance(h, cst.ExceptStarHandler)))
+                # a try statement in a loop is interpreted once per round: one index per handler
+                idx = self._handler_index.get(id(h), -1)
+                if idx < 0:
+                    line, col = self.pos(h)
+                    idx = self._handler_index[id(h)] = len(self.r.handlers)
+                    self.r.handlers.append(Handler(line, col, h.type, isinstance(h, cst.ExceptStarHandler)))
             entry = {s._replace(catcher=idx) if idx >= 0 and s.modes[-1] == "thrown" else s for s in exc}
             self._yield_handlers += holds_yield
             try:
