@@ -59,6 +59,8 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
+import libcst as cst
+
 from ..appmodel import (
     _callee_receiver,
     annotation_symbols,
@@ -69,9 +71,6 @@ from ..appmodel import (
     param_of,
 )
 from ..depmodel import dependency_of_param, is_dependency
-import libcst as cst
-import libcst.matchers as m
-
 from ..facts import Expr, FunctionFact
 from ..rule import CheckContext, Rule, RuleCollector
 
@@ -91,32 +90,33 @@ class Collector(RuleCollector):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.data = set()
-        self._stack: List[list] = []  # [qualname, yielded]
+        self._stack: List[list] = []  # [qualname, line of its first yield]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # the core collector (first in the batch) has named the function already
-        self._stack.append([self.ctx.qualnames.get(id(node), node.name.value), False])
+        self._stack.append([self.ctx.qualnames.get(id(node), node.name.value), None])
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        qualname, yielded = self._stack.pop()
-        if not yielded or not isinstance(node.body, cst.IndentedBlock):
+        qualname, first_yield = self._stack.pop()
+        if first_yield is None or not isinstance(node.body, cst.IndentedBlock):
             return
         body = list(node.body.body)
         for i, stmt in enumerate(body):
-            if m.findall(stmt, m.Yield()):
+            start, _c, end, _e = self.range(stmt)
+            if start <= first_yield <= end:
                 if i < len(body) - 1 or not isinstance(stmt, cst.SimpleStatementLine):
                     self.data.add(qualname)
                 return
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._stack.append(["<lambda>", False])
+        self._stack.append(["<lambda>", None])
 
     def leave_Lambda(self, node: cst.Lambda) -> None:
         self._stack.pop()
 
     def visit_Yield(self, node: cst.Yield) -> None:
-        if self._stack:
-            self._stack[-1][1] = True
+        if self._stack and self._stack[-1][1] is None:
+            self._stack[-1][1] = self.pos(node)[0]
 
 
 class ClosedResourceInBackground(Rule):
