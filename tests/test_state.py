@@ -1,0 +1,159 @@
+"""The on-disk cache heals and never corrupts: a truncated or corrupt cache file is ignored and
+rebuilt; two processes linting the same tree at once both succeed with the same output and leave a
+readable cache; a cache location that cannot be created gives one warning and the run goes on; the
+findings are recomputed from cached facts, so --select and the project's pinned release take
+effect on a cached run."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+from astack_lint import __version__
+
+
+APP = """\
+from fastapi import Depends, FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+app = FastAPI()
+app.add_middleware(Middleware(GZipMiddleware))
+
+
+def get_db():
+    try:
+        yield 1
+    except Exception:
+        pass
+
+
+@app.get("/")
+def index(db=Depends(get_db)):
+    return db
+"""
+
+
+def _project(root: Path, fastapi: str = "fastapi>=0.100") -> Path:
+    (root / "pyproject.toml").write_text(f'[project]\nname = "demo"\ndependencies = ["{fastapi}"]\n')
+    (root / "app.py").write_text(APP)
+    for i in range(3):
+        (root / f"mod{i}.py").write_text(APP.replace("get_db", f"get_db{i}"))
+    return root
+
+
+def _cli(root: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    return subprocess.run([sys.executable, "-m", "astack_lint", "--cache-dir", str(cache), *args, "."],
+                          cwd=str(root), capture_output=True, text=True, env=env, timeout=600)
+
+
+def _cache_files(cache: Path) -> List[Path]:
+    return sorted(p for p in cache.rglob("*.pickle"))
+
+
+def _codes(proc: subprocess.CompletedProcess) -> List[str]:
+    return sorted({line.split(": ", 1)[1].split(" ", 1)[0] for line in proc.stdout.splitlines() if ": AXS" in line})
+
+
+def test_truncated_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
+    root = _project_root(tmp_path)
+    cache = tmp_path / "cache"
+    fresh = _cli(root, cache, "--no-cache")
+    first = _cli(root, cache)
+    assert (first.returncode, first.stdout) == (fresh.returncode, fresh.stdout)
+    [entry] = _cache_files(cache)
+    assert f"v{__version__}-" in entry.parent.name  # the key holds the tool version (and the rule set)
+    good = entry.read_bytes()
+    for broken in (good[: len(good) // 2], b"", b"\x80\x04garbage", pickle.dumps(["not", "a", "dict"]),
+                   pickle.dumps({"format": 999, "entries": {}})):
+        entry.write_bytes(broken)
+        proc = _cli(root, cache)
+        assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
+        assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
+        with open(entry, "rb") as fh:  # rebuilt: readable again
+            data = pickle.load(fh)
+        assert isinstance(data, dict) and data["entries"]
+
+
+def _project_root(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    root.mkdir()
+    return _project(root)
+
+
+def test_two_processes_at_once_share_a_cache(tmp_path):
+    root = _project_root(tmp_path)
+    for i in range(20):
+        (root / f"extra{i}.py").write_text(APP.replace("get_db", f"dep{i}"))
+    cache = tmp_path / "cache"
+    expected = _cli(root, cache, "--no-cache")
+    for _round in range(2):  # a cold cache, then a warm one
+        procs = [subprocess.Popen([sys.executable, "-m", "astack_lint", "--cache-dir", str(cache), "--jobs", "1", "."],
+                                  cwd=str(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=600) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            assert p.returncode == expected.returncode, err
+            assert out == expected.stdout
+            assert "warning" not in err and "Traceback" not in err
+        files = _cache_files(cache)
+        assert len(files) == 1
+        with open(files[0], "rb") as fh:
+            assert pickle.load(fh)["entries"]
+        assert not [p for p in files[0].parent.iterdir() if p.name.startswith(".tmp-")]  # no litter
+
+
+def test_cache_location_that_cannot_be_created_warns_once(tmp_path):
+    """chmod does not stop root: a cache directory under a regular file cannot be created by anyone."""
+    root = _project_root(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    proc = _cli(root, blocker / "cache", "--quiet")
+    expected = _cli(root, tmp_path / "cache", "--no-cache", "--quiet")
+    assert proc.returncode == expected.returncode
+    assert proc.stdout == expected.stdout
+    warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1, proc.stderr
+    assert "running without a cache" in warnings[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_options_change_findings_on_a_cached_run(tmp_path):
+    root = _project_root(tmp_path)
+    cache = tmp_path / "cache"
+    everything = _cli(root, cache)
+    assert {"AXS105", "AXS302"} <= set(_codes(everything)), everything.stdout
+    only = _cli(root, cache, "--select", "AXS105")
+    assert _codes(only) == ["AXS105"]
+    again = _cli(root, cache)
+    assert again.stdout == everything.stdout
+
+
+def test_pinned_release_changes_findings_on_a_cached_run(tmp_path):
+    """AXS302 (a dependency swallowing the route's exception) harms no release from 0.74 to 0.109,
+    where FastAPI re-raised for you: pinning 0.100 silences it, pinning 0.110 brings it back, with
+    the same cache and unchanged source files."""
+    root = _project_root(tmp_path)
+    cache = tmp_path / "cache"
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi==0.110.0"]\n')
+    harmed = _cli(root, cache)
+    assert "AXS302" in _codes(harmed), harmed.stdout
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi==0.100.0"]\n')
+    safe = _cli(root, cache)
+    assert "AXS302" not in _codes(safe), safe.stdout
+    assert "AXS105" in _codes(safe)
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi==0.110.0"]\n')
+    assert _cli(root, cache).stdout == harmed.stdout
+
+
+def test_cache_directory_name_holds_version_and_rules(tmp_path):
+    from astack_lint.cache import FORMAT, DiskCache, _rules_key
+
+    d = DiskCache(str(tmp_path))
+    assert os.path.basename(d.directory) == f"v{__version__}-f{FORMAT}-{_rules_key()}"
