@@ -1,7 +1,10 @@
 """
 ## What it does
 Checks for a `Middleware(...)` instance passed to `add_middleware` (directly, or through a name
-bound to one): `app.add_middleware(Middleware(CORSMiddleware, allow_origins=["*"]))`.
+bound to one): `app.add_middleware(Middleware(CORSMiddleware, allow_origins=["*"]))`. The receiver
+must be a FastAPI or Starlette app, or something the model cannot follow; a class with its own
+`add_middleware` (a framework's middleware stack, a Starlette subclass that takes `Middleware`
+instances) and other libraries' objects (FastMCP's `add_middleware`) are left alone.
 
 ## Why is this bad?
 `add_middleware` takes the middleware class and its arguments, not a `Middleware` wrapper. Starlette
@@ -45,9 +48,91 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..appmodel import middleware_registrations
+from typing import Optional, Set
+
+from ..appmodel import _receiver, middleware_registrations
 from ..edits import NodeText, unwrap_call
+from ..facts import Expr, FileFacts
+from ..project import Project
 from ..rule import CheckContext, Fix, Rule, RuleCollector
+from ..symbols import symbol_of
+
+APP_CLASSES = ("FastAPI", "Starlette")
+
+
+def _receiver_classes(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr], depth: int = 0) -> Optional[Set[str]]:
+    """The classes (qualified names) the receiver of ``add_middleware`` can be an instance of, or
+    None when some binding cannot be followed."""
+    if expr is None or depth > 8:
+        return None
+    if expr.kind == "call":
+        callee = project.resolve(facts, scope, expr.value)
+        if callee is None:
+            return None
+        fn = project.function(callee)
+        if fn is None:
+            return {callee}  # a class (the project's or a library's)
+        out: Set[str] = set()
+        for r in fn[1].returns:
+            got = _receiver_classes(project, fn[0], fn[1].qualname, r, depth + 1)
+            if got is None:
+                return None
+            out |= got
+        return out or None
+    if expr.kind != "name":
+        return None
+    qname = project.resolve_name(facts, scope, expr.value)
+    if qname is None:
+        return None
+    bound = project.bindings(qname)
+    if bound:
+        out = set()
+        for f, b in bound:
+            got = _receiver_classes(project, f, b.scope, b.value, depth + 1)
+            if got is None and b.annotation is not None:
+                ann = project.resolve(f, b.scope, b.annotation)
+                got = {ann} if ann else None
+            if got is None:
+                return None
+            out |= got
+        return out
+    prm = project.param(qname)
+    if prm is None:
+        return None
+    pf, fn_fact, param = prm
+    positional = [x for x in fn_fact.params if x.kind in ("posonly", "pos")]
+    if fn_fact.class_qualname and positional and positional[0].name == param.name:
+        if not any(d.kind == "name" and d.value == "staticmethod" for d in fn_fact.decorators):
+            return {project.qualify(pf, fn_fact.class_qualname)}  # self
+    if param.annotation is not None:
+        ann = project.resolve(pf, fn_fact.qualname, param.annotation)
+        return {ann} if ann else None
+    return None
+
+
+def _own_add_middleware(project: Project, cls: Optional[str], depth: int = 0) -> bool:
+    """Does the project class ``cls`` (or a project base of it) define its own add_middleware?"""
+    if not cls or depth > 20 or symbol_of(cls):
+        return False
+    k = project.klass(cls)
+    if k is None:
+        return False
+    if project.function(f"{cls}.add_middleware") is not None:
+        return True
+    f, c = k
+    return any(_own_add_middleware(project, project.resolve(f, c.scope, base), depth + 1) for base in c.bases)
+
+
+def _is_framework_add_middleware(project: Project, facts: FileFacts, scope: str, call: Expr) -> bool:
+    """Is this Starlette's / FastAPI's add_middleware? Unknown receivers count as yes; a class that
+    defines its own add_middleware (a framework's middleware stack, a Starlette subclass that takes
+    Middleware instances) or a class that is no Starlette app (FastMCP, ...) as no."""
+    classes = _receiver_classes(project, facts, scope, _receiver(call.value) if call.value is not None else None)
+    if classes is None:
+        return True
+    return bool(classes) and all(
+        project.subclasses_symbol(c, APP_CLASSES) and not _own_add_middleware(project, c) for c in classes
+    )
 
 
 class Collector(RuleCollector):
@@ -95,6 +180,8 @@ class MiddlewareInstanceAdded(Rule):
             if reg.facts is not ctx.facts or reg.how != "add_middleware" or reg.cls is None:
                 continue
             if not self._is_middleware_instance(ctx, reg.scope, reg.cls):
+                continue
+            if not _is_framework_add_middleware(project, reg.facts, reg.scope, reg.call):
                 continue
             fix = None
             edits = ctx.data.get((reg.call.line, reg.call.col)) if isinstance(ctx.data, dict) else None
