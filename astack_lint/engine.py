@@ -188,7 +188,7 @@ def _analyse(path: str, source: Source) -> FileFacts:
     try:
         try:
             module = cst.parse_module(source.text)
-        except cst.ParserSyntaxError as exc:
+        except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:  # the latter: two bare excepts
             raise _syntax_error(path, source.text, exc) from None
         except RecursionError:
             raise AnalysisError("too deeply nested to parse") from None
@@ -251,6 +251,12 @@ def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
         return AnalysisError(f"syntax error: {msg}", py_exc.lineno or 1, py_exc.offset or 1)
     except (ValueError, RecursionError, MemoryError) as py_exc:  # NUL bytes, too deep
         return AnalysisError(f"syntax error: {py_exc}")
+    try:  # some errors only the compiler reports (a bare except: before another handler)
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as py_exc:
+        return AnalysisError(f"syntax error: {py_exc.msg or 'invalid syntax'}", py_exc.lineno or 1, py_exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
     line = getattr(exc, "raw_line", None) or getattr(exc, "editor_line", None)
     col = getattr(exc, "raw_column", None)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
