@@ -85,3 +85,18 @@ def codes_in(root: Path, *paths: str, **options) -> List[Tuple[str, int, str]]:
 
     result = lint_paths([str(root / p) for p in (paths or ("",))], Settings(options, base_dir=str(root)))
     return [(os.path.relpath(f.path, root), f.line, f.code) for f in result.findings]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        help="examples per fuzz test in tests/test_fuzz.py (default: a short run; same as ASTACK_LINT_FUZZ_EXAMPLES)",
+    )
+
+
+def pytest_configure(config):
+    n = config.getoption("--fuzz-examples", default=None)
+    if n:
+        os.environ["ASTACK_LINT_FUZZ_EXAMPLES"] = str(n)

@@ -1,0 +1,327 @@
+"""Hostile inputs beyond tests/test_bad_input.py: a 50 MB file (memory stays bounded), deep brackets
+and blocks, files that vanish or change kind between discovery and reading, a FIFO or a socket
+named *.py (no hang), a directory symlink loop, non-ASCII and undecodable file names. Each bad file
+gives one line on standard error naming it and the reason, exit 2, and every other file is still
+linted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from astack_lint import Settings, engine, lint_paths
+from astack_lint.source import MAX_FILE_BYTES
+
+from .conftest import run_cli
+
+POSITIVE = b"""\
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+app = FastAPI()
+app.add_middleware(Middleware(GZipMiddleware))
+"""
+POSITIVE_FINDING = "pos.py:6:1: AXS105 "
+# imports that make a file interesting to the model, so LibCST really parses it
+MODEL = b"from fastapi import FastAPI, Depends\napp = FastAPI()\n"
+
+
+def _project(root: Path) -> Path:
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    (root / "pos.py").write_bytes(POSITIVE)
+    return root
+
+
+def _lines(text: str) -> List[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _one_error(proc: subprocess.CompletedProcess, path: str, reason: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = _lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert re.fullmatch(re.escape(path) + r"(:\d+:\d+)?: error: " + reason, lines[0]), lines[0]
+    assert "Traceback" not in proc.stderr
+    assert POSITIVE_FINDING in proc.stdout, proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# size
+
+
+RSS_SCRIPT = r"""
+import resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-m", "astack_lint", "--quiet", "--no-cache", "."],
+                      capture_output=True, text=True)
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stdout.write("%d\n%d\n" % (peak_kb, proc.returncode))
+sys.stdout.write(proc.stdout)
+sys.stderr.write(proc.stderr)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource is POSIX")
+def test_a_50_mb_file_is_refused_in_bounded_memory(tmp_path):
+    root = _project(tmp_path)
+    line = b"x = [1, 2, 3]  # fastapi Depends\n"
+    with open(root / "big.py", "wb") as fh:
+        fh.write(MODEL)
+        chunk = line * (1024 * 1024 // len(line))
+        for _ in range(50):
+            fh.write(chunk)
+    assert (root / "big.py").stat().st_size > 50 * 1000 * 1000
+    proc = subprocess.run([sys.executable, "-c", RSS_SCRIPT], cwd=str(root), capture_output=True, text=True,
+                          timeout=600)
+    peak_kb, rc, *out = proc.stdout.splitlines()
+    result = subprocess.CompletedProcess([], int(rc), "\n".join(out), proc.stderr)
+    _one_error(result, "big.py", r"too large to lint \(\d+ bytes; the limit is \d+\)")
+    # the interpreter, LibCST and the rules take ~100 MB; the file itself is never held
+    assert int(peak_kb) < 250 * 1024, f"peak RSS {int(peak_kb) // 1024} MB"
+
+
+def test_a_file_just_under_the_limit_is_linted(tmp_path):
+    """The limit is on bytes: a big but reasonable module (1 MB) lints normally."""
+    root = _project(tmp_path)
+    body = b"".join(b"def f%d(x):\n    return x + %d\n\n\n" % (i, i) for i in range(30000))
+    assert 1_000_000 < len(body) < MAX_FILE_BYTES
+    (root / "big.py").write_bytes(MODEL + body)
+    proc = run_cli("--quiet", "--no-cache", ".", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
+    assert POSITIVE_FINDING in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# depth
+
+DEEP = {
+    # CPython: "too many nested parentheses" (its tokenizer stops at 200)
+    "brackets-500": MODEL + b"x = " + b"[" * 500 + b"]" * 500 + b"\n",
+    "calls-500": MODEL + b"x = " + b"f(" * 500 + b")" * 500 + b"\n",
+    # CPython: "too many levels of indentation" (its tokenizer stops at 100)
+    "blocks-200": MODEL + b"".join(b"    " * i + b"if x:\n" for i in range(200)) + b"    " * 200 + b"pass\n",
+    # valid for CPython: 90 nested blocks, a 3,000-deep unary chain, a 5,000-deep attribute chain
+    "blocks-90": MODEL + b"".join(b" " * i + b"if x:\n" for i in range(90)) + b" " * 90 + b"pass\n",
+    "functions-90": MODEL + b"".join(b" " * i + b"def f():\n" for i in range(90)) + b" " * 90 + b"yield\n",
+    "unary-3000": MODEL + b"x = " + b"-" * 3000 + b"1\n",
+    "attributes-5000": MODEL + b"x = a" + b".b" * 5000 + b"\n",
+    "lambdas-300": MODEL + b"x = " + b"lambda: " * 300 + b"1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP))
+def test_deep_code_is_one_line_or_linted(tmp_path, name):
+    root = _project(tmp_path)
+    (root / "deep.py").write_bytes(DEEP[name])
+    proc = run_cli("--quiet", "--no-cache", ".", cwd=root)
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    assert POSITIVE_FINDING in proc.stdout, (proc.stdout, proc.stderr)
+    lines = _lines(proc.stderr)
+    try:
+        compile(DEEP[name], "deep.py", "exec", dont_inherit=True)
+        python_accepts = True
+    except (SyntaxError, RecursionError, MemoryError):
+        python_accepts = False
+    if not lines:  # linted fine (LibCST takes 500 brackets that CPython's tokenizer refuses: see the report)
+        assert proc.returncode == 1
+        return
+    assert len(lines) == 1, proc.stderr
+    assert proc.returncode == 2
+    if python_accepts:
+        assert re.fullmatch(r"deep\.py(:\d+:\d+)?: error: (too deeply nested.*|LibCST cannot parse.*)", lines[0]), lines
+    else:
+        assert re.fullmatch(r"deep\.py(:\d+:\d+)?: error: (syntax error|too deeply nested).*", lines[0]), lines
+
+
+# ---------------------------------------------------------------------------------------------
+# races: a file that changes between discovery and reading
+
+
+def _lint_in_process(root: Path, capsys, monkeypatch, *args: str):
+    from astack_lint.cli import main
+
+    monkeypatch.chdir(root)
+    rc = main(["--quiet", "--no-cache", *args])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([], rc, out, err)
+
+
+def _after_discovery(monkeypatch, action):
+    real = engine.discover
+
+    def discover(*a, **k):
+        found = real(*a, **k)
+        action()
+        return found
+
+    monkeypatch.setattr(engine, "discover", discover)
+
+
+def _before_parsing(monkeypatch, action):
+    """Between the scan (stat, read, digest) and the parse (read again)."""
+    real = engine.Store.parse_many
+    done = []
+
+    def parse_many(self, paths, jobs=1):
+        if not done:
+            done.append(1)
+            action()
+        return real(self, paths, jobs)
+
+    monkeypatch.setattr(engine.Store, "parse_many", parse_many)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(str(path))
+
+
+def _directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+RACES = {
+    "deleted": (lambda p: p.unlink(), r"cannot read: No such file or directory"),
+    "became-a-directory": (_directory, r"is a directory, not a file"),
+    "became-a-fifo": (_fifo, r"not a regular file \(a FIFO\); it was not read"),
+    "became-undecodable": (lambda p: p.write_bytes(MODEL + b'x = "caf\xe9"\n'), r"cannot decode as utf-8.*"),
+    "became-invalid": (lambda p: p.write_bytes(MODEL + b"def f(:\n"), r"syntax error: .*"),
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+@pytest.mark.parametrize("when", ["after-discovery", "before-parsing"])
+@pytest.mark.parametrize("name", sorted(RACES))
+def test_file_changes_between_discovery_and_reading(tmp_path, capsys, monkeypatch, name, when):
+    root = _project(tmp_path)
+    victim = root / "victim.py"
+    victim.write_bytes(MODEL + b"def f():\n    pass\n")
+    action, reason = RACES[name]
+    hook = _after_discovery if when == "after-discovery" else _before_parsing
+    hook(monkeypatch, lambda: action(victim))
+    proc = _lint_in_process(root, capsys, monkeypatch, ".")
+    _one_error(proc, "victim.py", reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# special files
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+@pytest.mark.parametrize("how", ["walked", "named"])
+def test_a_fifo_named_like_a_module_does_not_hang(tmp_path, how):
+    root = _project(tmp_path)
+    os.mkfifo(str(root / "pipe.py"))
+    args = ["."] if how == "walked" else ["pipe.py", "pos.py"]
+    proc = subprocess.run([sys.executable, "-m", "astack_lint", "--quiet", "--no-cache", *args], cwd=str(root),
+                          capture_output=True, text=True, timeout=300)
+    _one_error(proc, "pipe.py", r"not a regular file \(a FIFO\); it was not read")
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets")
+def test_a_socket_named_like_a_module(tmp_path):
+    root = _project(tmp_path)
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(root / "sock.py"))
+    except OSError as exc:  # path too long for AF_UNIX on some systems
+        pytest.skip(str(exc))
+    try:
+        proc = run_cli("--quiet", "--no-cache", ".", cwd=root)
+    finally:
+        sock.close()
+    _one_error(proc, "sock.py", r"(not a regular file \(a socket\); it was not read|cannot read: .*)")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_device_named_like_a_module(tmp_path):
+    root = _project(tmp_path)
+    os.symlink("/dev/zero", root / "zero.py")  # reading it would never end
+    proc = subprocess.run([sys.executable, "-m", "astack_lint", "--quiet", "--no-cache", "."], cwd=str(root),
+                          capture_output=True, text=True, timeout=300)
+    _one_error(proc, "zero.py", r"not a regular file \(a character device\); it was not read")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_a_directory_symlink_loop_lints_each_file_once(tmp_path):
+    """sub/loop -> .. : the walk visits each directory once; nothing is wrong with any file."""
+    root = _project(tmp_path)
+    (root / "sub").mkdir()
+    (root / "sub" / "mod.py").write_bytes(POSITIVE)
+    os.symlink("..", root / "sub" / "loop")
+    os.symlink(".", root / "self")
+    proc = run_cli("--quiet", "--no-cache", ".", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
+    assert sorted(line.split(":", 1)[0] for line in _lines(proc.stdout)) == ["pos.py", os.path.join("sub", "mod.py")]
+
+
+# ---------------------------------------------------------------------------------------------
+# file names
+
+
+def test_non_ascii_paths(tmp_path):
+    root = _project(tmp_path)
+    pkg = root / "ünïcødé" / "日本"
+    pkg.mkdir(parents=True)
+    (pkg / "café.py").write_bytes(POSITIVE)
+    (pkg / "ошибка.py").write_bytes(b"def f(:\n")
+    for fmt in ("text", "json"):
+        proc = run_cli("--quiet", "--no-cache", "--output-format", fmt, ".", cwd=root)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        lines = _lines(proc.stderr)
+        assert len(lines) == 1 and lines[0].startswith(os.path.join("ünïcødé", "日本", "ошибка.py") + ":"), lines
+        want = os.path.join("ünïcødé", "日本", "café.py")
+        assert want in (proc.stdout if fmt == "text" else json.dumps(json.loads(proc.stdout), ensure_ascii=False))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a file system that takes any bytes")
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_undecodable_file_name(tmp_path, fmt):
+    """A name that is not UTF-8 (b'\\xff'): Python gives it a surrogate escape; printing it must not
+    raise UnicodeEncodeError."""
+    root = _project(tmp_path)
+    name = os.fsdecode(b"bad\xffname.py")
+    try:
+        (root / name).write_bytes(POSITIVE)
+    except (OSError, UnicodeEncodeError) as exc:
+        pytest.skip(str(exc))
+    (root / os.fsdecode(b"broken\xfe.py")).write_bytes(b"def f(:\n")
+    proc = subprocess.run([sys.executable, "-m", "astack_lint", "--quiet", "--no-cache", "--output-format", fmt, "."],
+                          cwd=str(root), capture_output=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert proc.returncode == 2, err
+    assert len(_lines(err)) == 1 and "broken" in err, err
+    out = proc.stdout.decode("utf-8", "replace")
+    assert out.count("AXS105") >= 2, out
+    if fmt in ("json", "sarif"):
+        json.loads(proc.stdout)
+
+
+# ---------------------------------------------------------------------------------------------
+# many bad files at once, through the library
+
+
+def test_library_reports_every_hostile_file_and_lints_the_rest(tmp_path):
+    root = _project(tmp_path)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(str(root / "pipe.py"))
+    (root / "deep.py").write_bytes(DEEP["blocks-200"])
+    (root / "ok.py").write_bytes(POSITIVE)
+    result = lint_paths([str(root)], Settings({"no_cache": True}, base_dir=str(root)))
+    assert sorted(os.path.basename(f.path) for f in result.findings) == ["ok.py", "pos.py"]
+    bad = sorted(os.path.basename(e.path) for e in result.errors)
+    assert bad == sorted(["deep.py"] + (["pipe.py"] if hasattr(os, "mkfifo") else [])), result.errors
