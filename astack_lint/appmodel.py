@@ -441,33 +441,47 @@ def _decorates(reg: MiddlewareReg) -> bool:
 _WRAPPERS = ("Optional", "Union", "List", "list", "Sequence", "Iterable", "Tuple", "tuple", "Set", "set")
 
 
-def annotation_symbols(project: Project, facts: FileFacts, scope: str, ann: Optional[Expr], _depth: int = 0) -> Set[str]:
-    """The framework symbols a parameter annotation names, looking through ``Annotated[T, ...]``,
-    ``Optional``/``Union``/``List[...]`` and string annotations."""
+def annotation_symbols(
+    project: Project, facts: FileFacts, scope: str, ann: Optional[Expr], _depth: int = 0, wrappers: bool = True
+) -> Set[str]:
+    """The framework symbols a parameter annotation names, looking through ``Annotated[T, ...]``
+    (also a type alias bound to one), string annotations and, with ``wrappers``,
+    ``Optional``/``Union``/``List[...]``."""
     if ann is None or _depth > 6:
         return set()
     if ann.kind == "str":
         text = ann.value.strip()
         if text.replace(".", "").replace("_", "").isalnum():
-            return annotation_symbols(project, facts, scope, Expr("name", text), _depth + 1)
+            return annotation_symbols(project, facts, scope, Expr("name", text), _depth + 1, wrappers)
         return set()
     if ann.kind == "name":
         sym = project.symbol(facts, scope, ann)
-        return {sym} if sym else set()
+        if sym:
+            return {sym}
+        bound = project.bindings(project.resolve_name(facts, scope, ann.value))
+        if len(bound) == 1 and bound[0][1].value.kind == "sub":  # an alias: X = Annotated[T, ...]
+            f, b = bound[0]
+            return annotation_symbols(project, f, b.scope, b.value, _depth + 1, wrappers)
+        return set()
     if ann.kind == "sub" and ann.value is not None:
         base = project.resolve(facts, scope, ann.value) or ""
         if project.symbol(facts, scope, ann.value) == "Annotated":
-            return annotation_symbols(project, facts, scope, ann.args[0], _depth + 1) if ann.args else set()
-        if base.rsplit(".", 1)[-1] in _WRAPPERS and (base.startswith(("typing.", "builtins.", "collections.abc."))):
+            return annotation_symbols(project, facts, scope, ann.args[0], _depth + 1, wrappers) if ann.args else set()
+        if wrappers and base.rsplit(".", 1)[-1] in _WRAPPERS and base.startswith(("typing.", "builtins.", "collections.abc.")):
             out: Set[str] = set()
             for a in ann.args:
-                out |= annotation_symbols(project, facts, scope, a, _depth + 1)
+                out |= annotation_symbols(project, facts, scope, a, _depth + 1, wrappers)
             return out
     return set()
 
 
+# FastAPI injects these only for the bare class (or Annotated[Class, ...]), not Optional[Class]
+_INJECTED_EXACTLY = ("BackgroundTasks", "Request", "WebSocket")
+
+
 def param_has_type(project: Project, facts: FileFacts, fn: FunctionFact, prm: Param, symbol: str) -> bool:
-    return symbol in annotation_symbols(project, facts, fn.scope, prm.annotation)
+    wrappers = symbol not in _INJECTED_EXACTLY
+    return symbol in annotation_symbols(project, facts, fn.scope, prm.annotation, wrappers=wrappers)
 
 
 def param_of(project: Project, facts: FileFacts, scope: str, dotted: str) -> Optional[Tuple[FileFacts, FunctionFact, Param]]:
