@@ -220,7 +220,10 @@ def test_library_never_raises_and_is_deterministic(source):
 def test_fastapi_programs_run_the_rules(source):
     with _tree([source]) as root:
         rows, errors = _lint(root)
-    assert errors == []
+    if _compiles(source):
+        assert errors == []
+    else:  # the snippets can combine into code CPython refuses (two bare excepts): one error line
+        assert len(errors) == 1 and errors[0].startswith("syntax error"), errors
 
 
 def test_fastapi_strategy_reaches_the_rules():
