@@ -212,10 +212,37 @@ class AppModel:
         return sorted(out, key=lambda e: (e.facts.path, e.fn.line, e.line))
 
 
+def lifespan_aliases(project: Project) -> Dict[ObjRef, ObjRef]:
+    """The first parameter of an app's lifespan function is that app: ``("param", lifespan, "app")``
+    refs (which the project model gives a parameter nobody in the project calls) -> the app node."""
+    key = ("appmodel", "lifespan-aliases")
+    if key in project._memo:
+        return project._memo[key]  # type: ignore[return-value]
+    project._memo[key] = {}
+    out: Dict[ObjRef, ObjRef] = {}
+    for f, c, o in app_constructors(project):
+        lifespan = c.call.kwarg("lifespan")
+        if lifespan is None or lifespan.kind == "const" or o.kind not in SERVING_KINDS:
+            continue
+        for lf, lfn in resolve_callable(project, f, c.scope, lifespan):
+            firsts = [p for p in lfn.params if p.kind in ("posonly", "pos")]
+            if firsts:
+                ref_key = ("param", project.qualify(lf, lfn.qualname), firsts[0].name)
+                for kind in SERVING_KINDS:
+                    out.setdefault(ObjRef(kind, ref_key), node_of(o))
+    project._memo[key] = out
+    return out
+
+
+def canonical_node(project: Project, ref: ObjRef) -> ObjRef:
+    node = node_of(ref)
+    return lifespan_aliases(project).get(node, node)
+
+
 def _nodes(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr], kinds=ROUTING_KINDS) -> Set[ObjRef]:
     if expr is None:
         return set()
-    return {node_of(o) for o in project.objects(facts, scope, expr) if o.kind in kinds}
+    return {canonical_node(project, o) for o in project.objects(facts, scope, expr) if o.kind in kinds}
 
 
 def _callee_receiver(call: Expr) -> Tuple[Optional[str], Optional[Expr]]:
@@ -330,7 +357,7 @@ def app_model(project: Project) -> AppModel:
     for reg in app_middleware(project):
         for t in reg.targets:
             if t.kind in SERVING_KINDS or t.kind == "FastAPI.router":
-                model.middleware.setdefault(node_of(t), []).append(reg)
+                model.middleware.setdefault(canonical_node(project, t), []).append(reg)
     return model
 
 
