@@ -1,7 +1,7 @@
 """
 ## What it does
 Checks for `await request.is_disconnected()` in an endpoint (or a dependency or helper it runs, or a
-generator nested in it) that an app serves behind a `BaseHTTPMiddleware`: `@app.middleware("http")`,
+function nested in it) that an app serves behind a `BaseHTTPMiddleware`: `@app.middleware("http")`,
 `add_middleware(BaseHTTPMiddleware, dispatch=f)`, or any `BaseHTTPMiddleware` subclass, registered
 on the app itself or on an app it is mounted in. `request` is a parameter annotated `Request`
 (FastAPI's or Starlette's).
@@ -11,6 +11,9 @@ From Starlette 0.21.0 (FastAPI 0.87.0), `BaseHTTPMiddleware` hands the endpoint 
 that never reports the client's disconnect to `is_disconnected()`: it always returns False. A
 long-polling loop or a slow computation that checks it to stop early keeps running for a client
 that is gone.
+
+A check inside a streaming response's generator is not reported: there Starlette cancels the
+generator when the client leaves, behind the middleware too, so the check is only dead code.
 
 ## Example
 ```python
@@ -78,6 +81,11 @@ class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
                 continue
             prm = param_of(project, facts, c.scope, receiver)
             if prm is None or not param_has_type(project, *prm, "Request"):
+                continue
+            inner = facts.functions.get(c.scope)
+            if inner is not None and inner.is_generator:
+                # a streaming body: Starlette cancels the generator when the client leaves, with or
+                # without the middleware; the check is only dead code there
                 continue
             regs = self._middleware_in_front(ctx, c.scope)
             if not regs:

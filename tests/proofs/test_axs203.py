@@ -90,3 +90,72 @@ def test_pure_asgi_middleware_passes_the_disconnect(tmp_path):
     assert codes(root) == []
     app = load(root).app
     assert asyncio.run(_call_and_disconnect(app)) == b'{"noticed":true}'
+
+
+STREAMING = """
+import asyncio
+
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+app = FastAPI()
+log = []
+
+
+@app.middleware("http")
+async def timing(request, call_next):
+    return await call_next(request)
+
+
+@app.get("/poll")
+async def stream(request: Request):
+    async def events():
+        try:
+            for _ in range(200):
+                if await request.is_disconnected():
+                    log.append("noticed")
+                    return
+                yield b"x"
+                await asyncio.sleep(0.01)
+            log.append("ran to the end")
+        finally:
+            log.append("stopped")
+
+    return StreamingResponse(events())
+"""
+
+
+async def _stream_then_disconnect(app) -> None:
+    gone = asyncio.Event()
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    chunks = []
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            chunks.append(message["body"])
+            if len(chunks) >= 3:
+                gone.set()  # the client leaves; later sends are dropped, as uvicorn does
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/poll", "raw_path": b"/poll", "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+
+
+def test_streaming_generator_is_cancelled_anyway_and_not_flagged(tmp_path):
+    """Why checks inside a streaming body are not reported: behind the middleware too, Starlette
+    cancels the generator when the client leaves (it neither notices nor runs to the end)."""
+    root = write_project(tmp_path, {"app.py": STREAMING})
+    assert codes(root) == []
+    mod = load(root)
+    asyncio.run(_stream_then_disconnect(mod.app))
+    assert mod.log == ["stopped"]
