@@ -468,7 +468,10 @@ class Project:
                 index = i
         if fn.class_qualname and index is not None:
             index -= 1  # called on an instance: self is not passed
-        for cf, call in self.calls_named(fn.name):
+        calls = list(self.calls_named(fn.name))
+        for alias in self._import_aliases(fn.name):  # ``from m import setup as setup_app``
+            calls.extend(self.calls_named(alias))
+        for cf, call in calls:
             if self.resolve(cf, call.scope, call.call.value) != fq:
                 # a method called on ``self`` from another method of the same class
                 is_self_call = (
@@ -491,6 +494,19 @@ class Project:
             if kind:
                 out.add(ObjRef(kind, ("param", fq, prm.name)))
         return out
+
+    def _import_aliases(self, name: str) -> Set[str]:
+        """The other local names ``from m import name as other`` binds anywhere in the project."""
+        key = ("import-aliases", len(self.files))
+        table = self._memo.get(key)
+        if table is None:
+            table = {}
+            for f in list(self.files.values()):
+                for imp in f.imports:
+                    if imp.name and imp.local != imp.name and imp.local != "*":
+                        table.setdefault(imp.name.rsplit(".", 1)[-1], set()).add(imp.local)
+            self._memo[key] = table
+        return table.get(name, set())  # type: ignore[union-attr]
 
     def _constructed_kind(self, callee: Optional[str]) -> Optional[str]:
         """The app kind a call to ``callee`` constructs (FastAPI subclasses count as FastAPI)."""
