@@ -129,6 +129,10 @@ def _analyse_raw(path: str, raw: bytes) -> Tuple[Optional[FileFacts], Optional[T
         return None, (f"internal error while analysing ({type(exc).__name__}: {exc})", None, None)
 
 
+def _digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()  # as the Store does
+
+
 class OverlayStore(Store):
     """A ``Store`` in which some files have a text other than the one on disk (the fixed one).
     Entries of those files are found by content digest, never by mtime, and never saved to the
@@ -156,8 +160,7 @@ class OverlayStore(Store):
         if raw is None:
             return super().scan(path)
         entry = self.entries.get(path)
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-        if entry is not None and entry.digest == digest:
+        if entry is not None and entry.digest == _digest(raw):
             return entry
         return self._fresh(path, raw, _Stat(-1, len(raw)))  # type: ignore[arg-type]
 
@@ -315,6 +318,10 @@ def _fix_pass(
                 originals[path] = read_source(path)
             except SourceError as exc:
                 refused[path] = str(exc)
+                continue
+            entry = store.entries.get(path)
+            if entry is None or entry.digest != _digest(originals[path].raw):
+                refused[path] = "it changed on disk while it was being linted"
                 continue
         raw = store.overlay.get(path, originals[path].raw)
         current = decode(raw).text
