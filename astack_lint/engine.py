@@ -182,6 +182,11 @@ def _analyse(path: str, source: Source) -> FileFacts:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
+    # LibCST takes some code CPython refuses (500 nested brackets): CPython's verdict first, at the
+    # process's own recursion limit (where Python itself would give up on a deep expression)
+    refused = cpython_syntax_error(path, source.text)
+    if refused is not None:
+        raise refused
     old_limit = sys.getrecursionlimit()
     if old_limit < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
@@ -241,6 +246,23 @@ def describe_exception(exc: BaseException, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def cpython_syntax_error(path: str, text: str) -> Optional[AnalysisError]:
+    """CPython's parser's verdict (an AST, not bytecode: cheap), as an error, or None when it accepts
+    the text. Warnings are silenced: a SyntaxWarning (an invalid escape sequence) is printed by
+    Python, never an error, except under ``-W error``, where compile() would raise it."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return AnalysisError(f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, too deep
+        return AnalysisError(f"syntax error: {str(exc) or type(exc).__name__}")
+    return None
 
 
 def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
@@ -412,14 +434,11 @@ class Store:
             return entry.error
         error = None
         try:
-            source = read_source(path)
-            compile(source.text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            refused = cpython_syntax_error(path, read_source(path).text)
+            if refused is not None:
+                error = (refused.message, refused.line, refused.col)
         except SourceError as exc:
             error = (str(exc), None, None)
-        except SyntaxError as exc:
-            error = (f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1)
-        except (ValueError, RecursionError, MemoryError) as exc:
-            error = (f"syntax error: {exc}", None, None)
         self._put(path, entry._replace(error=error, syntax_checked=True))
         return error
 

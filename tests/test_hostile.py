@@ -6,6 +6,7 @@ linted."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -109,7 +110,8 @@ DEEP = {
     "calls-500": MODEL + b"x = " + b"f(" * 500 + b")" * 500 + b"\n",
     # CPython: "too many levels of indentation" (its tokenizer stops at 100)
     "blocks-200": MODEL + b"".join(b"    " * i + b"if x:\n" for i in range(200)) + b"    " * 200 + b"pass\n",
-    # valid for CPython: 90 nested blocks, a 3,000-deep unary chain, a 5,000-deep attribute chain
+    # valid grammar: 90 nested blocks, a 3,000-deep unary chain, a 5,000-deep attribute chain (CPython
+    # 3.11 gives up on the last two: "maximum recursion depth exceeded during ast construction")
     "blocks-90": MODEL + b"".join(b" " * i + b"if x:\n" for i in range(90)) + b" " * 90 + b"pass\n",
     "functions-90": MODEL + b"".join(b" " * i + b"def f():\n" for i in range(90)) + b" " * 90 + b"yield\n",
     "unary-3000": MODEL + b"x = " + b"-" * 3000 + b"1\n",
@@ -131,7 +133,8 @@ def test_deep_code_is_one_line_or_linted(tmp_path, name):
         python_accepts = True
     except (SyntaxError, RecursionError, MemoryError):
         python_accepts = False
-    if not lines:  # linted fine (LibCST takes 500 brackets that CPython's tokenizer refuses: see the report)
+    if not lines:  # linted fine: only what CPython accepts
+        assert python_accepts
         assert proc.returncode == 1
         return
     assert len(lines) == 1, proc.stderr
@@ -140,6 +143,47 @@ def test_deep_code_is_one_line_or_linted(tmp_path, name):
         assert re.fullmatch(r"deep\.py(:\d+:\d+)?: error: (too deeply nested.*|LibCST cannot parse.*)", lines[0]), lines
     else:
         assert re.fullmatch(r"deep\.py(:\d+:\d+)?: error: (syntax error|too deeply nested).*", lines[0]), lines
+
+
+# LibCST parses these, CPython refuses them: each is the one syntax-error line CPython gives, whether
+# the file is parsed (prefilter off, or it feeds the model) or only compiled
+LIBCST_ONLY = {
+    "brackets-500": (MODEL + b"x = " + b"(" * 500 + b"1" + b")" * 500 + b"\n", "too many nested parentheses"),
+    "subscripts-300": (MODEL + b"x = a" + b"[0" * 300 + b"]" * 300 + b"\n", "too many nested parentheses"),
+    "non-ascii-bytes": (MODEL + "x = b'\u00e9'\n".encode(), "bytes can only contain ASCII literal characters.*"),
+}
+
+
+@pytest.mark.parametrize("prefilter", ["on", "off"])
+@pytest.mark.parametrize("name", sorted(LIBCST_ONLY))
+def test_what_libcst_parses_but_cpython_refuses_is_a_syntax_error(tmp_path, monkeypatch, name, prefilter):
+    src, reason = LIBCST_ONLY[name]
+    import libcst
+
+    libcst.parse_module(src.decode())  # the case in question: LibCST takes it
+    with pytest.raises(SyntaxError):
+        compile(src, "bad.py", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    if prefilter == "off":
+        monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
+    root = _project(tmp_path)
+    (root / "bad.py").write_bytes(src)
+    proc = run_cli("--quiet", "--no-cache", ".", cwd=root)
+    _one_error(proc, "bad.py", "syntax error: " + reason)
+
+
+def test_syntax_warnings_are_neither_errors_nor_printed(tmp_path):
+    """An invalid escape sequence is a SyntaxWarning (3.12+; DeprecationWarning before): Python
+    prints it and runs the file. Not an error, even under -W error, and not printed by the linter."""
+    root = _project(tmp_path)
+    (root / "esc.py").write_bytes(MODEL + b'import re\nPAT = re.compile("\\d+")\nassert (1, "x")\n')
+    (root / "plain.py").write_bytes(b'import re\nPAT = re.compile("\\d+")\n')  # compiled, not parsed
+    for extra, prefilter in (([], "1"), (["-W", "error"], "1"), (["-W", "error"], "")):
+        env = dict(os.environ, ASTACK_LINT_NO_PREFILTER=prefilter)
+        proc = subprocess.run([sys.executable, *extra, "-m", "astack_lint", "--no-cache", "."], cwd=root,
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 1, proc.stderr
+        assert POSITIVE_FINDING in proc.stdout
+        assert "Warning" not in proc.stderr and "error" not in proc.stderr, proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
