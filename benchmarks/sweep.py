@@ -124,11 +124,20 @@ def main(argv: List[str] = None) -> int:
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per package")
     ap.add_argument("--prefilter", action="store_true", help="keep the prefilter (parse less)")
     ap.add_argument("--json", help="write the full results here")
+    ap.add_argument("--jsonl", help="append each package's result here as soon as it is done (a partial sweep "
+                    "still has every finding and error)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="lint only these top-level entries (names; repeatable; in this order)")
+    ap.add_argument("--skip", action="append", default=[], help="leave these top-level entries out (repeatable)")
     args = ap.parse_args(argv)
 
     todo: List[Tuple[str, List[str]]] = []
     for tree in args.site_packages + args.extra:
         todo.extend(units(os.path.abspath(tree)))
+    if args.only:
+        order = {name: i for i, name in enumerate(args.only)}
+        todo = sorted((u for u in todo if os.path.basename(u[0]) in order), key=lambda u: order[os.path.basename(u[0])])
+    todo = [u for u in todo if os.path.basename(u[0]) not in args.skip]
     t0 = time.monotonic()
     results = []
     total_py = 0
@@ -140,6 +149,9 @@ def main(argv: List[str] = None) -> int:
         r = lint_unit(cwd, paths, args)
         r["py_files"] = n
         results.append(r)
+        if args.jsonl:
+            with open(args.jsonl, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(r) + "\n")
         flag = " CRASH" if r["crash"] else ""
         print(f"[{i}/{len(todo)}] {cwd}: {n} .py, {r['linted']} linted, {len(r['findings'])} findings, "
               f"{len(r['errors'])} errors, rc {r['rc']}, {r['seconds']}s{flag}", file=sys.stderr, flush=True)
