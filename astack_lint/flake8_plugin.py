@@ -59,12 +59,39 @@ class Plugin:
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         try:
+            too_large = self._too_large()
+            if too_large:  # as the CLI: one line, not linted (LibCST's tree is ~100x the source)
+                print(f"astack-lint: {_one_line(self.filename)}: {too_large}; not checked", file=sys.stderr)
+                return
             findings = self._findings()
-        except Exception as exc:  # never abort a flake8 run
-            print(f"astack-lint: internal error on {self.filename}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except Exception as exc:  # never abort a flake8 run; one short line whatever the exception says
+            try:
+                from .engine import describe_exception
+
+                what = describe_exception(exc)
+            except Exception:
+                what = type(exc).__name__
+            print(f"astack-lint: internal error on {_one_line(self.filename)}: {what}", file=sys.stderr)
             return
         for f in findings:
             yield f.line, f.col, f"{f.code} {f.message}", type(self)
+
+    def _too_large(self) -> Optional[str]:
+        """The reason flake8's text (or the file, when flake8 gives no lines) is not linted, if it is too large."""
+        from .source import MAX_FILE_BYTES
+
+        if self.lines is None:
+            try:
+                size = os.stat(self.filename).st_size
+            except (OSError, ValueError, TypeError):
+                return None
+        else:
+            size = sum(len(line) for line in self.lines)  # characters: from a quarter of the bytes to all
+            if size * 4 > MAX_FILE_BYTES:
+                size = sum(len(line.encode("utf-8", "surrogatepass")) for line in self.lines)
+        if size > MAX_FILE_BYTES:
+            return f"too large to lint ({size} bytes; the limit is {MAX_FILE_BYTES})"
+        return None
 
     def _findings(self) -> list:
         from .cache import DiskCache
@@ -114,3 +141,9 @@ class Plugin:
             project = Project(root, files, project.known_paths, project._loader)
             Plugin._projects[root] = project
         return check_file(project, facts, self.settings, only_selected=False)
+
+
+def _one_line(text: object) -> str:
+    """A file name (or anything) on one line: control characters escaped."""
+    s = str(text)
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in s) if not s.isprintable() else s

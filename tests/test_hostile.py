@@ -187,6 +187,78 @@ def test_syntax_warnings_are_neither_errors_nor_printed(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# the flake8 plugin: no size limit of its own before; an exception's text printed unbounded
+
+
+class _Flake8Options:
+    def __getattr__(self, name):
+        return None
+
+
+def _plugin_run(capsys, path: Path, lines) -> List[str]:
+    from astack_lint.flake8_plugin import Plugin
+
+    Plugin.parse_options(_Flake8Options())
+    out = list(Plugin(None, str(path), lines).run())
+    assert out == []
+    return _lines(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("given", ["flake8-lines", "no-lines"])
+def test_flake8_plugin_skips_a_too_large_file_with_one_line(tmp_path, capsys, monkeypatch, given):
+    from astack_lint.flake8_plugin import Plugin
+
+    root = _project(tmp_path)
+    line = "x = 1  # " + "a" * 90 + "\n"
+    n = MAX_FILE_BYTES // len(line) + 1
+    big = root / "big.py"
+    with open(big, "w", encoding="utf-8") as fh:
+        fh.write(line * n)
+    # never parsed: LibCST's tree of it would take gigabytes
+    monkeypatch.setattr(Plugin, "_findings", lambda self: pytest.fail("a too-large file was analysed"))
+    lines = _plugin_run(capsys, big, [line] * n if given == "flake8-lines" else None)
+    assert lines == [f"astack-lint: {big}: too large to lint ({n * len(line)} bytes; the limit is {MAX_FILE_BYTES}); "
+                     "not checked"]
+
+
+def test_flake8_plugin_counts_bytes_not_characters(tmp_path, capsys, monkeypatch):
+    """4-byte characters: a third of the limit in characters, over it in bytes."""
+    from astack_lint.flake8_plugin import Plugin
+
+    line = "# " + "\U0001F600" * 1000 + "\n"
+    n = MAX_FILE_BYTES // len(line.encode()) + 1
+    monkeypatch.setattr(Plugin, "_findings", lambda self: pytest.fail("a too-large file was analysed"))
+    lines = _plugin_run(capsys, tmp_path / "emoji.py", [line] * n)
+    assert len(lines) == 1 and "too large to lint" in lines[0], lines
+
+
+def test_flake8_plugin_lints_a_file_just_under_the_limit(tmp_path, capsys):
+    from astack_lint.flake8_plugin import Plugin
+
+    root = _project(tmp_path)
+    lines = POSITIVE.decode().splitlines(True)
+    Plugin.parse_options(_Flake8Options())
+    found = list(Plugin(None, str(root / "pos.py"), lines).run())
+    assert [(f[0], f[2][:6]) for f in found] == [(6, "AXS105")]
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("message", ["x" * 100_000, "line one\nline two\n" * 1000, ""])
+def test_flake8_plugin_internal_error_is_one_short_line(tmp_path, capsys, monkeypatch, message):
+    from astack_lint.flake8_plugin import Plugin
+
+    def boom(self):
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(Plugin, "_findings", boom)
+    odd = tmp_path / "odd\nname\udcff.py"
+    lines = _plugin_run(capsys, odd, ["x = 1\n"])
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("astack-lint: internal error on ") and "RuntimeError" in lines[0], lines
+    assert len(lines[0]) < 300 + len(str(tmp_path)), lines
+
+
+# ---------------------------------------------------------------------------------------------
 # races: a file that changes between discovery and reading
 
 
