@@ -21,7 +21,16 @@ _PATHS: Dict[str, tuple] = {
     "Middleware": ("starlette.middleware.Middleware", "fastapi.middleware.Middleware"),
     "AsyncExitStackMiddleware": ("fastapi.middleware.asyncexitstack.AsyncExitStackMiddleware",),
     "asyncexitstack_module": ("fastapi.middleware.asyncexitstack",),
-    "BaseHTTPMiddleware": ("starlette.middleware.base.BaseHTTPMiddleware",),
+    "BaseHTTPMiddleware": (
+        "starlette.middleware.base.BaseHTTPMiddleware",
+        # third-party subclasses (read in their sources: slowapi 0.1.4 and 0.1.10, starlette-context
+        # 0.3.6 and 0.5.1, starlette-prometheus 0.9.0 and 0.10.0)
+        "slowapi.middleware.SlowAPIMiddleware",
+        "starlette_context.middleware.ContextMiddleware",
+        "starlette_context.middleware.context_middleware.ContextMiddleware",
+        "starlette_prometheus.PrometheusMiddleware",
+        "starlette_prometheus.middleware.PrometheusMiddleware",
+    ),
     "Depends": (
         "fastapi.Depends",
         "fastapi.param_functions.Depends",
