@@ -28,6 +28,7 @@ class Expr(NamedTuple):
       ``dict``  kwargs = ((key Expr, value Expr), ...)
       ``star``  value = the starred Expr (``*x`` in a call or list), args = ("*" or "**",)
       ``await`` value = awaited Expr
+      ``each``  value = an iterable Expr: the value of a ``for`` loop's target is each of its items
       ``other`` anything else
     """
 
@@ -475,6 +476,13 @@ class CoreCollector(FastBatchable, cst.BatchableCSTVisitor):
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind_target(node.target, node.value, node.annotation.annotation)
+
+    def visit_For(self, node: cst.For) -> None:
+        # ``for router in routers:`` binds ``router`` to each item of ``routers``
+        if isinstance(node.target, cst.Name):
+            line, col = self.pos(node.target)
+            each = Expr("each", self.summarize(node.iter), line=line, col=col)
+            self.facts.bindings.append(Binding(self.ctx.scope, node.target.value, each, None, line, col))
 
     # calls ----------------------------------------------------------------------------------
     def visit_Await(self, node: cst.Await) -> None:
