@@ -433,12 +433,77 @@ class Project:
             return set()
         if expr.kind == "attr" and expr.args == ("router",):
             return {ObjRef(o.kind + ".router", o.key) for o in self.objects(facts, scope, expr.value, d) if o.kind == "FastAPI"}
+        if expr.kind == "each":  # a ``for`` loop's target: any item of the iterable
+            found: Set[ObjRef] = set()
+            for f, s, item in self.items(facts, scope, expr.value, d):
+                found |= self.objects(f, s, item, d)
+            return found
         if expr.kind != "name":
             return set()
         qname = self.resolve_name(facts, scope, expr.value)
         if qname is None:
             return set()
         return self.objects_of_name(qname, d)
+
+    def items(
+        self, facts: FileFacts, scope: str, expr: Optional[Expr], depth: int = 0, _seen: Optional[Set[str]] = None
+    ) -> Iterator[Tuple[FileFacts, str, Expr]]:
+        """The items of a list/tuple/set expression, following ``*spread``, names bound to one, and a
+        parameter to what its call sites pass (its default where one omits it, or none calls it).
+
+        Yields (facts, scope, item)."""
+        if expr is None or depth > 12:
+            return
+        seen = set() if _seen is None else _seen
+        if expr.kind == "seq":
+            for item in expr.args:
+                if item.kind == "star":
+                    yield from self.items(facts, scope, item.value, depth + 1, seen)
+                else:
+                    yield facts, scope, item
+            return
+        if expr.kind != "name":
+            return
+        qname = self.resolve_name(facts, scope, expr.value)
+        if qname is None or qname in seen:
+            return
+        seen.add(qname)
+        bound = self.bindings(qname)
+        for f, b in bound:
+            yield from self.items(f, b.scope, b.value, depth + 1, seen)
+        prm = self.param(qname) if not bound else None
+        if prm is not None:
+            for f, s, value in self._param_values(*prm):
+                yield from self.items(f, s, value, depth + 1, seen)
+
+    def _param_values(self, facts: FileFacts, fn: FunctionFact, prm: Param) -> List[Tuple[FileFacts, str, Expr]]:
+        """What the project's calls of ``fn`` pass for ``prm`` (the default where a call omits it, or
+        no call is found), as (facts, scope, value)."""
+        if prm.kind not in ("posonly", "pos", "kwonly"):
+            return []
+        fq = self.qualify(facts, fn.qualname)
+        positional = [p.name for p in fn.params if p.kind in ("posonly", "pos")]
+        index = positional.index(prm.name) if prm.name in positional else None
+        if fn.class_qualname and index is not None:
+            index -= 1  # called on an instance: self is not passed
+        out: List[Tuple[FileFacts, str, Expr]] = []
+        omitted = True
+        calls = [(cf, c) for cf, c in self.calls_named(fn.name) if self.resolve(cf, c.scope, c.call.value) == fq]
+        if calls:
+            omitted = False
+        for cf, c in calls:
+            arg = c.call.kwarg(prm.name)
+            if arg is None and (any(a.kind == "star" for a in c.call.args) or c.call.kwarg("**") is not None):
+                continue  # ``f(*args)`` / ``f(**kwargs)``: unknown
+            if arg is None and index is not None and 0 <= index < len(c.call.args):
+                arg = c.call.args[index]
+            if arg is not None:
+                out.append((cf, c.scope, arg))
+            else:
+                omitted = True
+        if omitted and prm.default is not None:
+            out.append((facts, fn.scope, prm.default))
+        return out
 
     def objects_of_name(self, qname: str, depth: int = 0) -> Set[ObjRef]:
         out: Set[ObjRef] = set()
