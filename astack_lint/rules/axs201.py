@@ -3,11 +3,13 @@
 Checks for a `BaseHTTPMiddleware` registered on an app that also runs background tasks. A
 BaseHTTPMiddleware is `@app.middleware("http")` (also `app.middleware("http")(f)`),
 `add_middleware(BaseHTTPMiddleware, dispatch=f)`, or any subclass of `BaseHTTPMiddleware` (direct,
-qualified, or through intermediate classes in other files) registered with `add_middleware`,
-`middleware=[Middleware(...)]`, or wrapping the app. A background task is `add_task` on an injected
+qualified, or through intermediate classes in other files; also the third-party ones slowapi's
+`SlowAPIMiddleware`, starlette-context's `ContextMiddleware` and starlette-prometheus's
+`PrometheusMiddleware`) registered with `add_middleware`, `middleware=[Middleware(...)]`, or
+wrapping the app. A background task is `add_task` on an injected
 `BackgroundTasks` parameter (of the endpoint, a dependency, or a helper it calls), or a response
 built with `background=BackgroundTask(...)`. The app is followed across files: factories,
-`include_router` chains, mounted sub-apps. The finding is reported at the middleware registration
+`include_router` chains (also in a loop over a list of routers), mounted sub-apps. The finding is reported at the middleware registration
 and names one endpoint that schedules a task.
 
 ## Why is this bad?

@@ -147,13 +147,16 @@ def test_affected_release_holds_the_response_for_the_task(proof_project, pinned)
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert versions == ["0.100.0", "0.27.0"]
+    _assert_held_and_fixed(python, proof_project, "app", "fixed")
 
-    bad = _timings(python, proof_project, "app")
+
+def _assert_held_and_fixed(python, root, bad_module, fixed_module):
+    bad = _timings(python, root, bad_module)
     assert bad["status"] == 200
     # the client has its response only once the task is done
     assert bad["response_complete"] >= TASK_SECONDS * 0.9
 
-    fixed = _timings(python, proof_project, "fixed")
+    fixed = _timings(python, root, fixed_module)
     assert fixed["status"] == 200
     assert fixed["response_complete"] < TASK_SECONDS / 2
     assert fixed["call_returned"] >= TASK_SECONDS * 0.9  # the task still ran, after the response
@@ -166,3 +169,40 @@ def test_current_release_does_not_hold_it(proof_project):
     assert current["status"] == 200
     assert current["response_complete"] < TASK_SECONDS / 2
     assert current["call_returned"] >= TASK_SECONDS * 0.9
+
+
+# slowapi's SlowAPIMiddleware is a BaseHTTPMiddleware subclass in slowapi's own package (seen in
+# ethyca-fides); its pure ASGI variant, SlowAPIASGIMiddleware, is the fix.
+SLOWAPI_BAD = """
+from fastapi import FastAPI
+from slowapi import Limiter
+from slowapi.middleware import SlowAPIMiddleware
+from slowapi.util import get_remote_address
+
+from routes import router
+
+app = FastAPI()
+app.state.limiter = Limiter(key_func=get_remote_address, default_limits=["100/minute"])
+app.add_middleware(SlowAPIMiddleware)
+app.include_router(router)
+"""
+
+SLOWAPI_FIXED = SLOWAPI_BAD.replace("SlowAPIMiddleware", "SlowAPIASGIMiddleware")
+
+
+@pytest.fixture
+def slowapi_project(tmp_path):
+    return write_project(
+        tmp_path, {"routes.py": ROUTES, "limited.py": SLOWAPI_BAD, "limited_fixed.py": SLOWAPI_FIXED, "run.py": RUNNER}
+    )
+
+
+def test_slowapi_middleware_flagged_and_its_asgi_variant_not(slowapi_project):
+    assert codes(slowapi_project, "limited.py") == ["AXS201"]
+    assert codes(slowapi_project, "limited_fixed.py") == []
+
+
+@pytest.mark.releases
+def test_slowapi_middleware_holds_the_response_on_an_affected_release(slowapi_project, pinned):  # noqa: F811
+    python = pinned("fastapi==0.100.0", "httpx", "slowapi==0.1.10")
+    _assert_held_and_fixed(python, slowapi_project, "limited", "limited_fixed")
