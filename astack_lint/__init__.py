@@ -4,6 +4,6 @@ __version__ = "0.1.0"
 
 from .engine import LintError, LintResult, lint_paths  # noqa: E402
 from .options import Settings  # noqa: E402
-from .rule import Finding  # noqa: E402
+from .results import Finding  # noqa: E402
 
 __all__ = ["Finding", "LintError", "LintResult", "Settings", "__version__", "lint_paths"]

@@ -1,10 +1,12 @@
 """The on-disk cache: per-file facts between runs.
 
 One file per project root, under the user cache directory (or ``--cache-dir`` /
-``ASTACK_LINT_CACHE_DIR``), in a folder named after the tool version and the rule set. An entry
+``ASTACK_LINT_CACHE_DIR``), in a folder named after the tool version and a digest of the tool's code (its rules, model and
+engine). An entry
 is reused when the file's size and mtime are unchanged, or its content digest is. Findings are not
-cached: they are recomputed from the (cached) facts of the whole project, so an edit in one file
-updates findings in the others. Settings and resolved releases only affect that recomputation.
+cached here: they are recomputed from the (cached) facts of the whole project, so an edit in one
+file updates findings in the others. Settings and resolved releases only affect that
+recomputation. (runcache.py keeps whole-run results, for runs in which nothing changed.)
 
 Robustness: a missing, truncated or corrupt cache file is ignored and rebuilt; writes go to a
 temporary file in the same directory and are renamed into place, so concurrent runs never see a
@@ -18,10 +20,11 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from typing import Any, Dict, Optional
 
 from . import __version__
+from .runcache import tool_key
+from .source import write_atomic
 
 FORMAT = 1
 _warned = False
@@ -39,13 +42,6 @@ def default_cache_dir() -> str:
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "astack-lint")
 
 
-def _rules_key() -> str:
-    from .rules import all_rules
-
-    parts = [f"{r.code}:{type(r).__module__}:{getattr(r.collector, '__qualname__', '')}:{r.tokens!r}" for r in all_rules()]
-    return hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
-
-
 def _warn(message: str) -> None:
     global _warned
     if not _warned:
@@ -55,7 +51,7 @@ def _warn(message: str) -> None:
 
 class DiskCache:
     def __init__(self, directory: str) -> None:
-        self.directory = os.path.join(directory, f"v{__version__}-f{FORMAT}-{_rules_key()}")
+        self.directory = os.path.join(directory, f"v{__version__}-f{FORMAT}-{tool_key()}")
         self.path: Optional[str] = None
         self.entries: Dict[str, Any] = {}
         self.disabled = False
@@ -90,17 +86,7 @@ class DiskCache:
         keep = {p: e for p, e in entries.items() if e.digest}
         try:
             os.makedirs(self.directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump({"format": FORMAT, "entries": keep}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(self.path, pickle.dumps({"format": FORMAT, "entries": keep}, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             self.disabled = True
             _warn(f"cannot write the cache in {self.directory} ({exc.strerror or exc})")

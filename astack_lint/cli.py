@@ -170,15 +170,19 @@ def _report(result: Any, settings: Any, args: argparse.Namespace) -> bool:
     """Print the findings in the chosen format (standard output or --output-file), the errors and
     the summary on standard error. False if the report could not be written."""
     from . import output
-    from .rules import all_rules
 
     fmt = getattr(settings, "output_format", None) or "text"
     to_file = bool(args.output_file)
+    rules = None
+    if fmt == "sarif":  # the rules that ran, described in the log (importing them imports LibCST)
+        from .rules import all_rules
+
+        rules = [r for r in all_rules() if settings.is_selected(r.code)]
     text = output.render(
         fmt,
         result.findings,
         result.errors,
-        rules=[r for r in all_rules() if settings.is_selected(r.code)],
+        rules=rules,
         color=not to_file and fmt == "text" and output.use_color(sys.stdout),
         show_source=bool(getattr(settings, "show_source", False)),
         show_statistics=bool(getattr(settings, "statistics", False)),

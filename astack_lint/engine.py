@@ -7,37 +7,25 @@ import ast
 import hashlib
 import os
 import sys
-from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from .facts import CoreCollector, FileContext, FileFacts
 from .noqa import NoqaMap
 from .options import DEFAULT_EXCLUDE_DIRS, Settings
-from .project import Project
-from .rule import CheckContext, Finding
-from .rules import all_rules
+from .results import Finding, LintError, LintResult  # noqa: F401 (LintError, LintResult: importable from here)
 from .source import Source, SourceError, read_bytes, read_source
+
+if TYPE_CHECKING:  # imported where used: a warm run that replays a cached result never loads LibCST
+    from .facts import FileFacts
+    from .project import Project
+
+
+def all_rules() -> List[Any]:
+    from .rules import all_rules as rules
+
+    return rules()
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 RECURSION_LIMIT = 20000
-
-
-class LintError(NamedTuple):
-    path: str
-    message: str
-    line: Optional[int] = None
-    col: Optional[int] = None  # 1-based
-
-    def format(self, display_path: str, kind: str = "error") -> str:
-        if self.line is not None:
-            return f"{display_path}:{self.line}:{self.col or 1}: {kind}: {self.message}"
-        return f"{display_path}: {kind}: {self.message}"
-
-
-class LintResult(NamedTuple):
-    findings: List[Finding]
-    errors: List[LintError]
-    files: int  # files linted
-    warnings: Sequence[LintError] = ()  # e.g. a directory with no Python files (exit code unchanged)
 
 
 class AnalysisError(Exception):
@@ -181,6 +169,8 @@ def analyse(path: str, source: Source) -> FileFacts:
 def _analyse(path: str, source: Source) -> FileFacts:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
+
+    from .facts import CoreCollector, FileContext, FileFacts
 
     # LibCST takes some code CPython refuses (500 nested brackets): CPython's verdict first, at the
     # process's own recursion limit (where Python itself would give up on a deep expression)
@@ -364,8 +354,14 @@ class Store:
         self.settings = settings or Settings()
         self.disk = disk
         self.entries: Dict[str, Entry] = {}
-        self.tokens = token_universe()
+        self._tokens: Optional[Tuple[bytes, ...]] = None
         self._dirty = False
+
+    @property
+    def tokens(self) -> Tuple[bytes, ...]:
+        if self._tokens is None:
+            self._tokens = token_universe()
+        return self._tokens
 
     def _fresh(self, path: str, raw: bytes, st: os.stat_result) -> Entry:
         digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
@@ -463,6 +459,8 @@ FactsCache = Store
 
 
 def check_file(project: Project, facts: FileFacts, settings: Settings, only_selected: bool = True) -> List[Finding]:
+    from .rule import CheckContext
+
     findings: List[Finding] = []
     for rule in all_rules():
         if only_selected and not settings.is_selected(rule.code):
@@ -482,14 +480,27 @@ def check_file(project: Project, facts: FileFacts, settings: Settings, only_sele
     return findings
 
 
+def known_files(root: str, settings: Settings, targets: Sequence[str]) -> List[str]:
+    """Every file the project model of ``root`` may read: the root's Python files and the targets."""
+    return list(dict.fromkeys(walk_python_files(root, settings) + list(targets)))
+
+
 def build_project(
-    root: str, settings: Settings, store: Store, targets: Iterable[str] = (), jobs: int = 1
+    root: str,
+    settings: Settings,
+    store: Store,
+    targets: Iterable[str] = (),
+    jobs: int = 1,
+    known: Optional[Sequence[str]] = None,
 ) -> Project:
     """The project model of ``root``: files that mention FastAPI or Starlette are parsed up front;
     other modules only when name resolution reaches them; a linted file when a selected rule's
     prefilter wants it."""
+    from .project import Project
+
     targets = list(targets)
-    known = list(dict.fromkeys(walk_python_files(root, settings) + targets))
+    if known is None:
+        known = known_files(root, settings, targets)
     entries = {p: store.scan(p) for p in known}
     if os.environ.get("ASTACK_LINT_NO_PREFILTER"):  # the tests compare runs with and without
         model = known
@@ -520,33 +531,54 @@ def build_project(
 def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache: Optional[Store] = None) -> LintResult:
     """Lint files and directories; each file is judged within its whole project."""
     settings = settings or Settings()
+    runs = None
     if cache is None:
         from .cache import DiskCache
 
-        cache = Store(settings, DiskCache.for_settings(settings))
+        disk = DiskCache.for_settings(settings)
+        cache = Store(settings, disk)
+        if disk is not None:
+            from .runcache import RunCache
+
+            runs = RunCache(disk.directory)
     store = cache
     jobs = settings.jobs or (os.cpu_count() or 1)
     warnings: List[LintError] = []
     targets, errors = discover(list(paths) or ["."], settings, warnings)
     by_root: Dict[str, List[str]] = {}
+    roots: Dict[str, str] = {}
     for t in targets:
-        by_root.setdefault(find_root(t), []).append(t)
+        d = os.path.dirname(t)
+        if d not in roots:
+            roots[d] = find_root(t)
+        by_root.setdefault(roots[d], []).append(t)
     findings: List[Finding] = []
     linted = 0
     for root in sorted(by_root):
         root_targets = by_root[root]
+        known = known_files(root, settings, root_targets)
+        if runs is not None:
+            hit = runs.load(root, root_targets, settings, known)
+            if hit is not None:
+                findings.extend(hit[0])
+                errors.extend(hit[1])
+                linted += hit[2]
+                continue
         if store.disk is not None:
             store.disk.open(root)
-        project = build_project(root, settings, store, root_targets, jobs)
+        project = build_project(root, settings, store, root_targets, jobs, known)
+        root_findings: List[Finding] = []
+        root_errors: List[LintError] = []
+        root_linted = 0
         for path in root_targets:
             facts = project.files.get(path)
             err = store.entries[path].error if facts is None and store.entries.get(path, None) else None
             if facts is None and err is None:
                 err = store.syntax_error(path)
             if err is not None:
-                errors.append(LintError(path, err[0], err[1], err[2]))
+                root_errors.append(LintError(path, err[0], err[1], err[2]))
                 continue
-            linted += 1
+            root_linted += 1
             if facts is None:
                 continue  # no selected rule can report anything here
             text = store.text(path)
@@ -558,8 +590,20 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
                     continue
                 if settings.per_file_ignored(path, f.code):
                     continue
-                findings.append(f)
+                root_findings.append(f)
         store.save()
+        findings.extend(root_findings)
+        errors.extend(root_errors)
+        linted += root_linted
+        if runs is not None:
+            files = {}
+            for p in known:
+                e = store.entries.get(p)
+                if e is None or not e.digest:
+                    break  # unreadable now: do not record a result that depends on it
+                files[p] = (e.mtime_ns, e.size, e.digest)
+            else:
+                runs.save(root, root_targets, settings, files, (root_findings, root_errors, root_linted))
     findings.sort(key=Finding.sort_key)
     errors.sort(key=lambda e: (e.path, e.line or 0))
     return LintResult(findings, errors, linted, warnings)

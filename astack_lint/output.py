@@ -16,13 +16,22 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO
 from urllib.parse import quote
 
 from . import __version__
-from .docs import HOME_URL, full_doc, rule_level, rule_url, rules_by_code, section
-from .engine import LintError
-from .rule import Finding, Fix, Rule
+from .results import Finding, Fix, LintError
+
+if TYPE_CHECKING:
+    from .rule import Rule
+
+
+def _docs() -> Any:
+    """The rule docs (they import every rule, hence LibCST): only for the formats that link them."""
+    from . import docs
+
+    return docs
+
 
 OUTPUT_FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -259,12 +268,12 @@ def finding_json(f: Finding, rules: Mapping[str, Rule]) -> Dict[str, Any]:
         "location": _point(f.line, f.col),
         "end_location": _point(end_line, end_col),
         "fix": fix_json(f.fix) if f.fix is not None else None,
-        "url": rule_url(f.code),
+        "url": _docs().rule_url(f.code),
     }
 
 
 def format_json(findings: Sequence[Finding], rules: Optional[Mapping[str, Rule]] = None) -> str:
-    rules = rules_by_code() if rules is None else rules
+    rules = _docs().rules_by_code() if rules is None else rules
     return json.dumps([finding_json(f, rules) for f in findings], indent=2) + "\n"
 
 
@@ -281,9 +290,9 @@ def _region(line: int, col0: int, end_line: Optional[int] = None, end_col0: Opti
 
 
 def rule_descriptor(rule: Rule) -> Dict[str, Any]:
-    doc = full_doc(rule)
-    what = section(doc, "What it does")
-    why = section(doc, "Why is this bad?")
+    doc = _docs().full_doc(rule)
+    what = _docs().section(doc, "What it does")
+    why = _docs().section(doc, "Why is this bad?")
     full = "\n\n".join(p for p in (what, why) if p) or rule.summary
     return {
         "id": rule.code,
@@ -291,8 +300,8 @@ def rule_descriptor(rule: Rule) -> Dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": full, "markdown": full},
         "help": {"text": doc, "markdown": doc},
-        "helpUri": rule_url(rule.code),
-        "defaultConfiguration": {"level": rule_level(rule)},
+        "helpUri": _docs().rule_url(rule.code),
+        "defaultConfiguration": {"level": _docs().rule_level(rule)},
     }
 
 
@@ -322,7 +331,7 @@ def sarif_log(
     """The SARIF log as a dict. ``rules``: the rules that ran (default: all); a finding whose code
     is not among them still gets a descriptor."""
     root = os.path.abspath(root or repository_root())
-    known = rules_by_code()
+    known = _docs().rules_by_code()
     ran = list(known.values()) if rules is None else list(rules)
     descriptors: List[Dict[str, Any]] = []
     index: Dict[str, int] = {}
@@ -333,14 +342,14 @@ def sarif_log(
         if f.code not in index:
             index[f.code] = len(descriptors)
             r = known.get(f.code)
-            descriptors.append(rule_descriptor(r) if r is not None else {"id": f.code, "helpUri": rule_url(f.code)})
+            descriptors.append(rule_descriptor(r) if r is not None else {"id": f.code, "helpUri": _docs().rule_url(f.code)})
     results = []
     for f in findings:
         rule = known.get(f.code)
         result: Dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
-            "level": rule_level(rule),
+            "level": _docs().rule_level(rule),
             "message": {"text": f.message},
             "locations": [
                 {
@@ -370,7 +379,7 @@ def sarif_log(
             "driver": {
                 "name": "astack-lint",
                 "version": __version__,
-                "informationUri": HOME_URL,
+                "informationUri": _docs().HOME_URL,
                 "rules": descriptors,
             }
         },
@@ -417,14 +426,14 @@ def format_github(
     rules: Optional[Mapping[str, Rule]] = None,
 ) -> str:
     root = os.path.abspath(root or repository_root())
-    rules = rules_by_code() if rules is None else rules
+    rules = _docs().rules_by_code() if rules is None else rules
     out = []
     for f in findings:
         props: List[tuple] = [("file", root_relative(f.path, root)), ("line", f.line), ("col", f.col + 1)]
         if f.end_line is not None and f.end_col is not None:
             props += [("endLine", f.end_line), ("endColumn", f.end_col + 1)]
         props.append(("title", f.code))
-        level = rule_level(_rule_for(f.code, rules))
+        level = _docs().rule_level(_rule_for(f.code, rules))
         command = {"error": "error", "warning": "warning"}.get(level, "notice")
         out.append(workflow_command(command, props, f.message))
     for e in errors:
@@ -440,7 +449,7 @@ def format_github(
 
 def statistics(findings: Iterable[Finding], rules: Optional[Mapping[str, Rule]] = None) -> List[Dict[str, Any]]:
     """[{code, name, count, fixable}], most frequent first (ties by code)."""
-    rules = rules_by_code() if rules is None else rules
+    rules = _docs().rules_by_code() if rules is None else rules
     findings = list(findings)
     counts = Counter(f.code for f in findings)
     fixable = {f.code for f in findings if _fixable(f)}

@@ -982,20 +982,33 @@ def _walk(start: str, root: str) -> List[str]:
     return dirs
 
 
-def resolve_answer(start: str, root: str, settings: Any = None) -> Optional[Answer]:
-    """The first source that answers for a file in directory ``start`` of the project at ``root``."""
+def resolve_answer(
+    start: str, root: str, settings: Any = None, memo: Optional[Dict[Any, Any]] = None
+) -> Optional[Answer]:
+    """The first source that answers for a file in directory ``start`` of the project at ``root``.
+
+    ``memo``: a dict to keep each directory's answer in, for many lookups in one run."""
     ans = _option_answer(settings) if settings is not None else None
     if ans is not None:
         return ans
     for d in _walk(start, root):
-        ans = directory_answer(d)
+        if memo is None:
+            ans = directory_answer(d)
+        else:
+            if ("dir", d) not in memo:
+                memo[("dir", d)] = directory_answer(d)
+            ans = memo[("dir", d)]
         if ans is not None:
             if ans.source.kind != "lock" and os.path.basename(ans.source.path) == "pyproject.toml":
                 ws = _workspace_lock(d)
                 if ws is not None:
                     return ws
             return ans
-    return _installed_answer(root)
+    if memo is None:
+        return _installed_answer(root)
+    if ("installed", root) not in memo:
+        memo[("installed", root)] = _installed_answer(root)
+    return memo[("installed", root)]  # type: ignore[no-any-return]
 
 
 def from_answer(ans: Optional[Answer], root: str = "") -> Releases:

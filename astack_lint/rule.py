@@ -10,7 +10,7 @@ the whole project model at hand.
 
 from __future__ import annotations
 
-from typing import Any, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, FrozenSet, Iterable, List, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -18,34 +18,7 @@ from libcst.metadata import PositionProvider
 from .facts import FastBatchable, FileContext, FileFacts
 from .project import Project
 from .releases import Affected, Hit, Releases, for_path  # noqa: F401 (Affected: for rules to import)
-
-
-class Edit(NamedTuple):
-    """Replace the text between two (line, col) positions (1-based line, 0-based column)."""
-
-    start: Tuple[int, int]
-    end: Tuple[int, int]
-    text: str
-
-
-class Fix(NamedTuple):
-    edits: Tuple[Edit, ...]
-    applicability: str  # "safe" or "unsafe"
-    message: str = ""
-
-
-class Finding(NamedTuple):
-    code: str
-    message: str
-    path: str  # absolute path
-    line: int  # 1-based
-    col: int  # 0-based (displayed 1-based)
-    end_line: Optional[int] = None
-    end_col: Optional[int] = None
-    fix: Optional[Fix] = None
-
-    def sort_key(self) -> tuple:
-        return (self.path, self.line, self.col, self.code, self.message)
+from .results import Edit, Finding, Fix  # noqa: F401 (defined there so that reading results needs no LibCST)
 
 
 class RuleCollector(FastBatchable, cst.BatchableCSTVisitor):

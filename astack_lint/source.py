@@ -90,3 +90,21 @@ def _kind(mode: int) -> str:
 
 def read_source(path: str) -> Source:
     return decode(read_bytes(path))
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory, renamed into
+    place: readers see the old file or the new one, never half of one (the last writer wins)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

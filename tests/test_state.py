@@ -68,17 +68,28 @@ def test_truncated_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
     first = _cli(root, cache)
     assert (first.returncode, first.stdout) == (fresh.returncode, fresh.stdout)
     [entry] = _cache_files(cache)
-    assert f"v{__version__}-" in entry.parent.name  # the key holds the tool version (and the rule set)
+    [record] = sorted(cache.rglob("*.run"))  # the whole run's result (runcache.py)
+    assert f"v{__version__}-" in entry.parent.name  # the key holds the tool version (and the code's digest)
     good = entry.read_bytes()
+    good_record = record.read_bytes()
     for broken in (good[: len(good) // 2], b"", b"\x80\x04garbage", pickle.dumps(["not", "a", "dict"]),
                    pickle.dumps({"format": 999, "entries": {}})):
+        # a broken facts cache (and no run record, so that it is read)
         entry.write_bytes(broken)
+        record.unlink()
         proc = _cli(root, cache)
         assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
         assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
         with open(entry, "rb") as fh:  # rebuilt: readable again
             data = pickle.load(fh)
         assert isinstance(data, dict) and data["entries"]
+        # a broken run record
+        record.write_bytes(good_record[: len(good_record) // 2] if broken == good[: len(good) // 2] else broken)
+        proc = _cli(root, cache)
+        assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
+        assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
+        with open(record, "rb") as fh:
+            assert isinstance(pickle.load(fh), dict)
 
 
 def _project_root(tmp_path: Path) -> Path:
@@ -152,8 +163,76 @@ def test_pinned_release_changes_findings_on_a_cached_run(tmp_path):
     assert _cli(root, cache).stdout == harmed.stdout
 
 
-def test_cache_directory_name_holds_version_and_rules(tmp_path):
-    from astack_lint.cache import FORMAT, DiskCache, _rules_key
+def test_cache_directory_name_holds_version_and_code(tmp_path):
+    from astack_lint.cache import FORMAT, DiskCache
+    from astack_lint.runcache import tool_key
 
     d = DiskCache(str(tmp_path))
-    assert os.path.basename(d.directory) == f"v{__version__}-f{FORMAT}-{_rules_key()}"
+    assert os.path.basename(d.directory) == f"v{__version__}-f{FORMAT}-{tool_key()}"
+
+
+DEPS = """\
+def get_db():
+    try:
+        yield 1
+    except Exception:
+        pass
+"""
+
+MAIN = """\
+from fastapi import Depends, FastAPI
+
+from deps import get_db
+
+app = FastAPI()
+
+
+@app.get("/")
+def index(db=Depends(get_db)):
+    return db
+"""
+
+
+def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_recomputes(tmp_path):
+    """runcache.py: the record is used only while every file of the project, the releases and the
+    options are as they were; replaying it imports no LibCST and no rule."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi>=0.100"]\n')
+    (root / "deps.py").write_text(DEPS)
+    (root / "main.py").write_text(MAIN)
+    cache = tmp_path / "cache"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        proc = _cli(root, cache, *args)
+        fresh = _cli(root, cache, "--no-cache", *args)
+        assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
+        return proc
+
+    first = run()
+    assert "deps.py" in first.stdout and "AXS302" in first.stdout  # a dependency only through main.py
+    replay = subprocess.run([sys.executable, "-X", "importtime", "-m", "astack_lint", "--cache-dir", str(cache), "."],
+                            cwd=str(root), capture_output=True, text=True, timeout=600)
+    assert replay.stdout == first.stdout
+    imported = [line.rsplit("|", 1)[-1].strip() for line in replay.stderr.splitlines() if "|" in line]
+    assert "astack_lint.engine" in imported
+    assert not [m for m in imported if m.startswith("libcst") or m.startswith("astack_lint.rules")], imported
+
+    # the same content with a new mtime (a checkout, a touch): still the same result
+    st = os.stat(root / "main.py")
+    os.utime(root / "main.py", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert run().stdout == first.stdout
+    # an edit in another file changes this file's findings
+    (root / "main.py").write_text(MAIN.replace("db=Depends(get_db)", "db=None"))
+    assert "AXS302" not in run().stdout
+    (root / "main.py").write_text(MAIN)
+    assert run().stdout == first.stdout
+    # a new file, then its removal
+    (root / "other.py").write_text(MAIN.replace("deps import get_db", "other import get_db") + "\n" + DEPS)
+    assert "other.py" in run().stdout
+    (root / "other.py").unlink()
+    assert run().stdout == first.stdout
+    # a pin that excludes the harm, then an option
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi==0.100.0"]\n')
+    assert "AXS302" not in run().stdout
+    assert "AXS302" in run("--fastapi-version", "0.110.0").stdout

@@ -1,0 +1,152 @@
+"""Whole-run results, per project root: a run in which nothing changed reads one small file.
+
+The facts cache (cache.py) saves the parse of every file, but a run still has to load every
+file's facts, rebuild the project model and run every check. When nothing the findings depend
+on has changed, none of that is needed. For each project root, after a full run, this records:
+
+- the findings and errors of the files linted under that root, and how many were linted;
+- every Python file of the root the project model could read (path, size, mtime, content
+  digest): an edit anywhere in the project, a new file, a deleted one, invalidates the record;
+- the FastAPI / Starlette releases resolved for each directory linted (lock files, pins,
+  ``--fastapi-version``, the installed packages): a changed pin invalidates it;
+- the tool's own code (a digest of every module of the package), the options that can change a
+  finding, and the paths asked for (in the record's file name).
+
+A file whose size or mtime changed is read and hashed: the same content still counts as
+unchanged (a ``touch``, a checkout). Reading a record imports neither LibCST nor any rule, so
+such a run costs a directory walk and a ``stat`` per file.
+
+Records are written like the facts cache (temporary file, then rename) and anything unreadable
+counts as no record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .results import Finding, LintError
+from .source import SourceError, read_bytes, write_atomic
+
+FORMAT = 1
+
+# options that only shape the report or the run, never a finding
+_NOT_IN_KEY = frozenset({"jobs", "output_format", "show_source", "statistics", "exit_zero", "cache_dir", "no_cache"})
+
+_TOOL_KEY: Optional[str] = None
+
+
+def tool_key() -> str:
+    """A digest of the tool's own code: any change to a rule, the model or the engine (an upgrade,
+    an edit in a development checkout) makes every earlier record and cache entry stale."""
+    global _TOOL_KEY
+    if _TOOL_KEY is None:
+        h = hashlib.blake2b(digest_size=8)
+        pkg = os.path.dirname(os.path.abspath(__file__))
+        for dirpath, dirnames, filenames in os.walk(pkg):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    full = os.path.join(dirpath, name)
+                    h.update(os.path.relpath(full, pkg).encode("utf-8", "surrogatepass") + b"\0")
+                    try:
+                        with open(full, "rb") as fh:
+                            h.update(fh.read())
+                    except OSError:
+                        h.update(b"?")
+        _TOOL_KEY = h.hexdigest()
+    return _TOOL_KEY
+
+
+def settings_key(settings: Any) -> str:
+    values = getattr(settings, "values", {}) or {}
+    kept = sorted((k, repr(v)) for k, v in values.items() if k not in _NOT_IN_KEY)
+    return repr((kept, getattr(settings, "base_dir", None), getattr(settings, "config_path", None)))
+
+
+def digest_of(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def releases_keys(root: str, targets: Sequence[str], settings: Any) -> Dict[str, str]:
+    """What the release sources say for each directory holding a linted file (the answer, not only
+    the releases: messages quote its file and text)."""
+    from .releases import resolve_answer
+
+    memo: Dict[Any, Any] = {}
+    return {d: repr(resolve_answer(d, root, settings, memo)) for d in sorted({os.path.dirname(t) for t in targets})}
+
+
+RootResult = Tuple[List[Finding], List[LintError], int]
+
+
+class RunCache:
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def _path(self, root: str, targets: Sequence[str], settings: Any) -> str:
+        key = repr((FORMAT, tool_key(), os.path.abspath(root), sorted(targets), settings_key(settings)))
+        name = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+        return os.path.join(self.directory, f"{name}.run")
+
+    def load(self, root: str, targets: Sequence[str], settings: Any, known: Sequence[str]) -> Optional[RootResult]:
+        """The recorded result, if nothing it depends on changed; else None."""
+        path = self._path(root, targets, settings)
+        try:
+            with open(path, "rb") as fh:
+                data = pickle.load(fh)
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                return None
+            files: Dict[str, Tuple[int, int, str]] = data["files"]
+            if len(files) != len(known) or any(p not in files for p in known):
+                return None
+            changed_stat = False
+            for p in known:
+                mtime_ns, size, digest = files[p]
+                st = os.stat(p)
+                if st.st_mtime_ns == mtime_ns and st.st_size == size:
+                    continue
+                if digest_of(read_bytes(p)) != digest:
+                    return None
+                files[p] = (st.st_mtime_ns, st.st_size, digest)
+                changed_stat = True
+            if releases_keys(root, targets, settings) != data["releases"]:
+                return None
+            result: RootResult = (list(data["findings"]), list(data["errors"]), int(data["linted"]))
+        except (OSError, SourceError):
+            return None
+        except Exception:  # truncated, corrupt, from another version: no record
+            return None
+        if changed_stat:  # same content, new mtimes: remember them so the next run need not hash
+            self._write(path, data)
+        return result
+
+    def save(
+        self,
+        root: str,
+        targets: Sequence[str],
+        settings: Any,
+        files: Dict[str, Tuple[int, int, str]],
+        result: RootResult,
+    ) -> None:
+        try:
+            data = {
+                "format": FORMAT,
+                "files": files,
+                "releases": releases_keys(root, targets, settings),
+                "findings": result[0],
+                "errors": result[1],
+                "linted": result[2],
+            }
+        except Exception:  # a release file that cannot be read now: record nothing
+            return
+        self._write(self._path(root, targets, settings), data)
+
+    def _write(self, path: str, data: Dict[str, Any]) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            write_atomic(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # the facts cache warns about an unwritable directory; this stays quiet
+            pass
