@@ -441,3 +441,55 @@ def test_library_reports_every_hostile_file_and_lints_the_rest(tmp_path):
     assert sorted(os.path.basename(f.path) for f in result.findings) == ["ok.py", "pos.py"]
     bad = sorted(os.path.basename(e.path) for e in result.errors)
     assert bad == sorted(["deep.py"] + (["pipe.py"] if hasattr(os, "mkfifo") else [])), result.errors
+
+
+# ---------------------------------------------------------------------------------------------
+# more odd input (beyond the issue's list): the verdict is CPython's, whichever release runs the
+# tests (3.12 takes nested f-string quotes, 3.11 does not); one error for a refused file, none else
+
+ODD = {
+    "cr-only-line-ends": MODEL.replace(b"\n", b"\r") + b"x = 1\r",
+    "mixed-line-ends": MODEL + b"x = 1\r\ny = 2\rz = 3\n",
+    "form-feeds": MODEL + b"\x0cdef f():\n\x0c    return 1\n",
+    "tabs-and-spaces": MODEL + b"if x:\n\tif y:\n        pass\n",
+    "only-a-bom": b"\xef\xbb\xbf",
+    "bom-and-latin-1-cookie": b"\xef\xbb\xbf# -*- coding: latin-1 -*-\nx = 1\n",
+    "cookie-on-line-3": b"\n\n# -*- coding: latin-1 -*-\nx = '\xe9'\n",
+    "utf-16": "x = 1\n".encode("utf-16"),
+    "backslash-at-eof": MODEL + b"x = 1 + \\",
+    "block-without-final-newline": MODEL + b"def f():\n    return 1",
+    "escape-control-character": MODEL + b"x = 1\x1b\n",
+    "no-break-space-indent": MODEL + "if x:\n\u00a0   pass\n".encode(),
+    "nfkc-identifier": MODEL + "\ufb01le = 1\nprint(file)\n".encode(),
+    "5000-digit-int": MODEL + b"x = " + b"9" * 5000 + b"\n",
+    "nested-fstring-quotes": MODEL + b'x = f"{f"{1}"}"\n',
+    "pep-695-generic": MODEL + b"def f[T](x: T) -> T:\n    return x\n",
+    "python-2-print": MODEL + b"print 'hello'\n",
+    "match-as-names": MODEL + b"match = 1\ncase = 2\nmatch(match)\n",
+    "20000-parameters": MODEL + b"def f(" + b", ".join(b"a%d" % i for i in range(20000)) + b"): pass\n",
+    "5000-decorators": MODEL + b"@app.get('/')\n" * 5000 + b"def f(): pass\n",
+    "return-outside-function": MODEL + b"return 1\n",  # the compiler's error, not the parser's: linted
+}
+
+
+@pytest.mark.parametrize("prefilter", ["on", "off"])
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_odd_input_gets_cpythons_verdict(tmp_path, monkeypatch, name, prefilter):
+    if prefilter == "off":
+        monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
+    root = _project(tmp_path)
+    (root / "mod.py").write_bytes(ODD[name])
+    try:
+        compile(ODD[name], "mod.py", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        accepted = True
+    except (SyntaxError, ValueError):
+        accepted = False
+    result = lint_paths([str(root)], Settings({"no_cache": True, "jobs": 1}, base_dir=str(root)))
+    assert [os.path.basename(f.path) for f in result.findings] == ["pos.py"]
+    if accepted:
+        assert result.errors == [] and result.files == 2, result.errors
+    else:
+        assert len(result.errors) == 1 and result.files == 1, result.errors
+        assert os.path.basename(result.errors[0].path) == "mod.py"
+        assert result.errors[0].message.startswith(("syntax error: ", "cannot decode")), result.errors[0]
+        assert "\n" not in result.errors[0].message
