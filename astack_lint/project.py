@@ -473,22 +473,33 @@ class Project:
             yield from self.items(f, b.scope, b.value, depth + 1, seen)
         prm = self.param(qname) if not bound else None
         if prm is not None:
-            for f, s, value in self._param_values(*prm):
+            for f, s, value in self.param_values(*prm):
                 yield from self.items(f, s, value, depth + 1, seen)
 
-    def _param_values(self, facts: FileFacts, fn: FunctionFact, prm: Param) -> List[Tuple[FileFacts, str, Expr]]:
-        """What the project's calls of ``fn`` pass for ``prm`` (the default where a call omits it, or
-        no call is found), as (facts, scope, value)."""
+    def param_values(
+        self,
+        facts: FileFacts,
+        fn: FunctionFact,
+        prm: Param,
+        callers: Optional[Callable[[FileFacts, str], bool]] = None,
+    ) -> List[Tuple[FileFacts, str, Expr]]:
+        """What the project's calls of ``fn`` (those ``callers(facts, scope)`` accepts, if given) pass
+        for ``prm`` (the default where a call omits it, or no call is found), as (facts, scope, value)."""
         if prm.kind not in ("posonly", "pos", "kwonly"):
             return []
         fq = self.qualify(facts, fn.qualname)
         positional = [p.name for p in fn.params if p.kind in ("posonly", "pos")]
         index = positional.index(prm.name) if prm.name in positional else None
-        if fn.class_qualname and index is not None:
-            index -= 1  # called on an instance: self is not passed
+        static = any(d.kind == "name" and d.value == "staticmethod" for d in fn.decorators)
+        if fn.class_qualname and index is not None and not static:
+            index -= 1  # called on an instance (or a classmethod): self / cls is not passed
         out: List[Tuple[FileFacts, str, Expr]] = []
         omitted = True
-        calls = [(cf, c) for cf, c in self.calls_named(fn.name) if self.resolve(cf, c.scope, c.call.value) == fq]
+        calls = [
+            (cf, c)
+            for cf, c in self.calls_named(fn.name)
+            if (callers is None or callers(cf, c.scope)) and self.resolve(cf, c.scope, c.call.value) == fq
+        ]
         if calls:
             omitted = False
         for cf, c in calls:
