@@ -5,7 +5,9 @@ started: inside the app's lifespan function, a startup handler (`@app.on_event("
 `add_event_handler("startup", f)`, `on_startup=[f]`), an endpoint or a dependency it runs, or a
 function those call (two calls deep). The receiver has to be that very app: the lifespan's `app`
 parameter, `request.app`, or the app object the handler or endpoint is registered on, followed
-across files and factories. A new app constructed inside the function is not started and is fine.
+across files and factories. A new app constructed inside the function is not started and is fine,
+also when a factory that the handler calls again makes it (even if the running app came from the
+same factory), unless the call hands the running app over.
 
 ## Why is this bad?
 Starlette builds the middleware stack when the app receives its first ASGI call, the lifespan's
@@ -102,13 +104,16 @@ def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str]]]:
     out: Dict[str, List[Tuple[CallFact, str]]] = {}
     seen: Set[Tuple[str, int, int]] = set()
     for context in _contexts(project):
-        for f, fn in _reached(project, context):
+        reached = _reached(project, context)
+        for f, fn in reached:
             for c in calls_within(project, f, fn):
                 name, recv = _callee_receiver(c.call)
                 if name not in ("add_middleware", "middleware") or recv is None:
                     continue
                 spot = (f.path, c.call.line, c.call.col)
                 if spot in seen or not _is_running_app(project, f, c.scope, recv, context):
+                    continue
+                if fn is not context.fn and _fresh_app(project, f, fn, c.scope, recv, reached):
                     continue
                 seen.add(spot)
                 where = context.what if fn is context.fn else f"{fn.name}(), run by {context.what}"
@@ -151,6 +156,37 @@ def _is_running_app(project: Project, facts: FileFacts, scope: str, recv: Expr, 
         return True
     # the lifespan's app parameter, followed into a helper through its call sites
     return any(o.key[0] == "param" and f"{o.key[1]}.{o.key[2]}" in context.app_params for o in objs)
+
+
+def _fresh_app(
+    project: Project, facts: FileFacts, fn: FunctionFact, scope: str, recv: Expr, reached: List[Tuple[FileFacts, FunctionFact]]
+) -> bool:
+    """Is every app ``recv`` can be constructed by ``fn``'s own body? A factory that an endpoint (or
+    a startup handler) calls again makes a new, unstarted app each time, even when the running app
+    came from the same constructor call (gradio's ``App.create_app``, called by an endpoint through
+    ``mount_gradio_app``). Not when ``recv`` is also ``fn``'s parameter and a call on the way from
+    the handler (``reached``) passes something for it."""
+    if recv.kind != "name" or "." in recv.value:
+        return False
+    objs = project.objects(facts, scope, recv)
+    if not objs:
+        return False
+    made_here = {(f.path, c.call.line, c.call.col) for f, c, _o in app_constructors(project) if f is facts and c.scope == fn.qualname}
+    if not all(o.key in made_here for o in objs):
+        return False
+    prm = param_of(project, facts, scope, recv.value)
+    if prm is not None and prm[1] is fn:
+        on_the_way = {(f.path, g.qualname) for f, g in reached}
+
+        def caller(cf: FileFacts, call_scope: str) -> bool:  # a call in a reached function (or one nested in it)
+            parts = call_scope.split(".")
+            return any((cf.path, ".".join(parts[:i])) in on_the_way for i in range(1, len(parts) + 1))
+
+        values = project.param_values(*prm, callers=caller) or project.param_values(*prm)
+        for _f, _s, value in values:
+            if not (value.kind == "const" and value.value is None):
+                return False  # a caller may hand over the running app
+    return True
 
 
 def _contexts(project: Project) -> List[_Context]:

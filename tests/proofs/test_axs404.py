@@ -96,3 +96,56 @@ def test_registered_at_creation_works(tmp_path):
         response = client.get("/", headers={"accept-encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
+
+
+# gradio's shape: an endpoint calls the app factory again to build a sub-app; the factory's
+# add_middleware then runs on that new app, which has not started.
+FACTORY_AGAIN = """
+from typing import Optional
+
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+
+class App(FastAPI):
+    @staticmethod
+    def create_app(app: Optional["App"] = None) -> "App":
+        if app is None:
+            app = App()
+        app.add_middleware(GZipMiddleware, minimum_size=10)
+
+        @app.get("/monitoring")
+        async def dashboard():
+            if not getattr(app.state, "mounted", False):
+                app.mount("/monitoring/dashboard", App.create_app())
+                app.state.mounted = True
+            return {"mounted": True}
+
+        return app
+
+
+app = App.create_app()
+"""
+
+FACTORY_HANDED_THE_RUNNING_APP = FACTORY_AGAIN.replace("App.create_app())", "App.create_app(app))")
+
+
+def test_a_factory_called_again_builds_a_new_app(tmp_path):
+    root = write_project(tmp_path, {"app.py": FACTORY_AGAIN})
+    assert codes(root) == []
+    app = load(root).app
+    with TestClient(app) as client:
+        assert client.get("/monitoring").status_code == 200
+        # the sub-app built during the request serves, with its own middleware
+        response = client.get("/monitoring/dashboard/monitoring", headers={"accept-encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+
+
+def test_a_factory_handed_the_running_app_fails(tmp_path):
+    root = write_project(tmp_path, {"app.py": FACTORY_HANDED_THE_RUNNING_APP})
+    assert codes(root) == ["AXS404"]
+    app = load(root).app
+    with TestClient(app) as client:
+        with pytest.raises(RuntimeError, match=MESSAGE):
+            client.get("/monitoring")
