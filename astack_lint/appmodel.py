@@ -508,7 +508,24 @@ _INJECTED_EXACTLY = ("BackgroundTasks", "Request", "WebSocket")
 
 def param_has_type(project: Project, facts: FileFacts, fn: FunctionFact, prm: Param, symbol: str) -> bool:
     wrappers = symbol not in _INJECTED_EXACTLY
-    return symbol in annotation_symbols(project, facts, fn.scope, prm.annotation, wrappers=wrappers)
+    if symbol in annotation_symbols(project, facts, fn.scope, prm.annotation, wrappers=wrappers):
+        return True
+    if symbol == "BackgroundTasks":
+        # FastAPI injects a BackgroundTasks for any subclass annotation too (lenient_issubclass; seen
+        # in langflow-base: LimitVertexBuildBackgroundTasks)
+        return _project_subclass(project, facts, fn.scope, prm.annotation, symbol)
+    return False
+
+
+def _project_subclass(project: Project, facts: FileFacts, scope: str, ann: Optional[Expr], symbol: str) -> bool:
+    """Is the annotation (bare, or ``Annotated[X, ...]``) a project class deriving from ``symbol``?"""
+    if ann is not None and ann.kind == "sub" and ann.value is not None and ann.args:
+        if project.symbol(facts, scope, ann.value) == "Annotated":
+            ann = ann.args[0]
+    if ann is None or ann.kind != "name":
+        return False
+    qname = project.resolve(facts, scope, ann)
+    return project.klass(qname) is not None and project.subclasses_symbol(qname, (symbol,))
 
 
 def param_of(project: Project, facts: FileFacts, scope: str, dotted: str) -> Optional[Tuple[FileFacts, FunctionFact, Param]]:
