@@ -7,7 +7,8 @@ qualified, or through intermediate classes in other files; also the third-party 
 `SlowAPIMiddleware`, starlette-context's `ContextMiddleware` and starlette-prometheus's
 `PrometheusMiddleware`) registered with `add_middleware`, `middleware=[Middleware(...)]`, or
 wrapping the app. A background task is `add_task` on an injected
-`BackgroundTasks` parameter (of the endpoint, a dependency, or a helper it calls), or a response
+`BackgroundTasks` parameter (also one annotated with a subclass; of the endpoint, a dependency, or a
+helper it calls), or a response
 built with `background=BackgroundTask(...)`. The app is followed across files: factories,
 `include_router` chains (also in a loop over a list of routers), mounted sub-apps. The finding is reported at the middleware registration
 and names one endpoint that schedules a task.

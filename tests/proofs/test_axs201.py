@@ -206,3 +206,29 @@ def test_slowapi_middleware_flagged_and_its_asgi_variant_not(slowapi_project):
 def test_slowapi_middleware_holds_the_response_on_an_affected_release(slowapi_project, pinned):  # noqa: F811
     python = pinned("fastapi==0.100.0", "httpx", "slowapi==0.1.10")
     _assert_held_and_fixed(python, slowapi_project, "limited", "limited_fixed")
+
+
+# An endpoint annotated with a BackgroundTasks subclass (langflow-base's
+# LimitVertexBuildBackgroundTasks): FastAPI injects a BackgroundTasks for it all the same.
+SUBCLASS_ROUTES = ROUTES.replace(
+    "router = APIRouter()", "router = APIRouter()\n\n\nclass LimitedTasks(BackgroundTasks):\n    pass"
+).replace("tasks: BackgroundTasks", "tasks: LimitedTasks")
+
+
+@pytest.fixture
+def subclass_project(tmp_path):
+    return write_project(tmp_path, {"routes.py": SUBCLASS_ROUTES, "app.py": BAD, "fixed.py": FIXED, "run.py": RUNNER})
+
+
+def test_backgroundtasks_subclass_flagged_and_its_task_runs(subclass_project):
+    assert "tasks: LimitedTasks" in SUBCLASS_ROUTES
+    assert codes(subclass_project, "app.py") == ["AXS201"]
+    assert codes(subclass_project, "fixed.py") == []
+    current = _timings(sys.executable, subclass_project, "fixed")
+    assert current["status"] == 200
+    assert current["call_returned"] >= TASK_SECONDS * 0.9  # injected: the task ran
+
+
+@pytest.mark.releases
+def test_backgroundtasks_subclass_holds_the_response_on_an_affected_release(subclass_project, pinned):  # noqa: F811
+    _assert_held_and_fixed(pinned("fastapi==0.100.0", "httpx"), subclass_project, "app", "fixed")
