@@ -458,13 +458,27 @@ FactsCache = Store
 # running the rules
 
 
+def mentions_framework(tokens: Iterable[FrozenSet[bytes]]) -> bool:
+    """Whether any of these files (their prefilter tokens) names FastAPI or Starlette."""
+    return any(t in present for present in tokens for t in FRAMEWORK_TOKENS)
+
+
+def runnable_rules(project: Project, settings: Settings, only_selected: bool = True) -> List[Any]:
+    """The rules that can report anything in this project: selected ones (unless flake8 selects),
+    and in a project that never names the framework only those that do not need it."""
+    free = getattr(project, "framework_free", False)
+    return [
+        r
+        for r in all_rules()
+        if (not only_selected or settings.is_selected(r.code)) and not (free and r.needs_framework)
+    ]
+
+
 def check_file(project: Project, facts: FileFacts, settings: Settings, only_selected: bool = True) -> List[Finding]:
     from .rule import CheckContext
 
     findings: List[Finding] = []
-    for rule in all_rules():
-        if only_selected and not settings.is_selected(rule.code):
-            continue
+    for rule in runnable_rules(project, settings, only_selected):
         ctx = CheckContext(rule, project, facts, settings)
         try:
             result = rule.check(ctx)
@@ -515,8 +529,12 @@ def build_project(
         facts = [store.facts(p)[0] for p in sorted(set(paths))]
         return Project(root, [f for f in facts if f is not None], known, loader)
 
+    framework_free = not os.environ.get("ASTACK_LINT_NO_PREFILTER") and not mentions_framework(
+        e.tokens for e in entries.values()
+    )
     project = make(model)
-    rules = [r for r in all_rules() if settings.is_selected(r.code)]
+    project.framework_free = framework_free
+    rules = runnable_rules(project, settings)
     wanted = [
         t
         for t in targets
@@ -525,6 +543,7 @@ def build_project(
     if wanted:
         store.parse_many(wanted, jobs)
         project = make(list(project.files) + wanted)
+        project.framework_free = framework_free
     return project
 
 

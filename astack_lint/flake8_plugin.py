@@ -95,8 +95,7 @@ class Plugin:
 
     def _findings(self) -> list:
         from .cache import DiskCache
-        from .engine import Store, analyse, build_project, check_file, find_root
-        from .rules import all_rules
+        from .engine import Store, analyse, build_project, check_file, find_root, runnable_rules
         from .project import Project
         from .source import Source, SourceError, read_source
 
@@ -131,14 +130,18 @@ class Plugin:
             facts = project.files.get(path)
             if facts is None:
                 entry = store.scan(path)
-                if not any(r.wants(project, path, entry.tokens, self.settings) for r in all_rules()):
+                rules = runnable_rules(project, self.settings, only_selected=False)
+                if not any(r.wants(project, path, entry.tokens, self.settings) for r in rules):
                     return []
-                facts, error = store.facts(path)
+                # a project file is added to the model in place (as name resolution loads modules)
+                facts = project.facts_for(path) if path in project.known_paths else store.facts(path)[0]
                 if facts is None:
                     return []  # flake8 reports syntax errors itself
-        if project.files.get(path) is not facts:
+        if project.files.get(path) is not facts:  # flake8's own text, or a file outside the model's tree
             files = [f for p, f in project.files.items() if p != path] + [facts]
+            framework_free = project.framework_free
             project = Project(root, files, project.known_paths, project._loader)
+            project.framework_free = framework_free
             Plugin._projects[root] = project
         return check_file(project, facts, self.settings, only_selected=False)
 

@@ -75,6 +75,8 @@ class Project:
         for f in self.files.values():
             self._index_file(f)
         self._memo: Dict[tuple, object] = {}
+        # set by the engine when no file of the project names FastAPI or Starlette
+        self.framework_free = False
 
     def facts_for(self, path: str) -> Optional[FileFacts]:
         """The facts of a project file, parsing it now if it was not parsed up front."""

@@ -101,6 +101,10 @@ class Rule:
     # is not parsed for it (empty: every linted file is parsed). Must never cause a miss: the
     # fixtures are all linted with the prefilter on.
     tokens: Tuple[bytes, ...] = ()
+    # the rule can only report in a project where some file names ``fastapi`` or ``starlette`` (its
+    # finding needs a FastAPI/Starlette symbol, or a literal such as "fastapi_astack"): in any other
+    # project (a Django site, a library) the engine neither parses files for it nor runs it
+    needs_framework: bool = True
     # release-dependent rules: the releases where the pattern does harm (``releases.Affected`` rows,
     # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
     affected: Tuple[Any, ...] = ()

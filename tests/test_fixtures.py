@@ -82,6 +82,61 @@ def test_prefilter_never_causes_a_miss(monkeypatch):
     assert {f.code for f in on.findings} >= {r.code for r in all_rules() if r.code != "AXS102"} - {"AXS102"}
 
 
+LOOKALIKES = """\
+from mylib.web import App, Middleware, GZipMiddleware, BackgroundTasks, UploadFile
+
+
+def get_db():
+    try:
+        yield 1
+    except Exception:
+        pass
+
+
+app = App(routes=[], lifespan=None)
+app.add_middleware(Middleware(GZipMiddleware))
+app.mount("/static", None)
+
+
+@app.middleware("http")
+async def timing(request, call_next):
+    return await call_next(request)
+
+
+@app.on_event("startup")
+async def startup(tasks: BackgroundTasks, upload: UploadFile):
+    tasks.add_task(print, upload)
+    await request.is_disconnected()
+    return Response(background=tasks)
+"""
+
+
+def test_a_project_that_never_names_the_framework_is_not_parsed(tmp_path, monkeypatch):
+    """No file names fastapi or starlette: nothing can resolve to their symbols, so no rule that
+    needs them parses a file or runs (a Django site costs a syntax check per file), and the
+    findings are those of a full analysis (ASTACK_LINT_NO_PREFILTER): none."""
+    from astack_lint.engine import Store
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'site'\n")
+    (tmp_path / "app.py").write_text(LOOKALIKES)
+    (tmp_path / "mylib").mkdir()
+    (tmp_path / "mylib" / "__init__.py").write_text("")
+    (tmp_path / "mylib" / "web.py").write_text("class App: pass\nclass Middleware: pass\n")
+    store = Store(Settings({"no_cache": True}))
+    quick = lint_paths([str(tmp_path)], Settings({"no_cache": True}), store)
+    assert quick.files == 3 and not quick.findings and not quick.errors
+    assert not [p for p, e in store.entries.items() if e.parsed]
+    monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
+    full = lint_paths([str(tmp_path)], Settings({"no_cache": True}))
+    assert full.findings == quick.findings and full.files == quick.files
+    # one mention anywhere in the project, and the rules run
+    (tmp_path / "mylib" / "web.py").write_text("from fastapi import BackgroundTasks, UploadFile\nclass App: pass\n")
+    monkeypatch.delenv("ASTACK_LINT_NO_PREFILTER")
+    store = Store(Settings({"no_cache": True}))
+    lint_paths([str(tmp_path)], Settings({"no_cache": True}), store)
+    assert [p for p, e in store.entries.items() if e.parsed]
+
+
 def test_cache_gives_the_same_findings(tmp_path):
     settings = repo_settings({"cache_dir": str(tmp_path)})
     cold = lint_paths([str(FIXTURES)], settings)

@@ -95,6 +95,7 @@ class BareExceptAroundYield(Rule):
     code = "AXS301"
     tokens = (b"yield",)  # only a generator can be reported
     wants = wants_generator_file
+    needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "bare-except-around-dependency-yield"
     summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
     collector = Collector

@@ -104,6 +104,7 @@ class HandlerAroundYieldSwallows(Rule):
     code = "AXS302"
     tokens = (b"yield",)  # only a generator can be reported
     wants = wants_generator_file
+    needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "except-around-dependency-yield-swallows"
     summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
     collector = Collector

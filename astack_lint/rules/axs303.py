@@ -58,6 +58,7 @@ class DependencyYieldsTwice(Rule):
     code = "AXS303"
     tokens = (b"yield",)  # only a generator can be reported
     wants = wants_generator_file
+    needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-yields-twice"
     summary = "a dependency that can reach yield a second time: RuntimeError: generator didn't stop"
     collector = Collector

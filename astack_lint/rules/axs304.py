@@ -52,6 +52,7 @@ class DependencyReturnsBeforeYield(Rule):
     code = "AXS304"
     tokens = (b"yield",)  # only a generator can be reported
     wants = wants_generator_file
+    needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-returns-before-yield"
     summary = "a dependency with a path that returns before any yield: RuntimeError: generator didn't yield"
     collector = Collector

@@ -59,6 +59,7 @@ class RaiseAfterYield(Rule):
     code = "AXS305"
     tokens = (b"yield",)  # only a generator can be reported
     wants = wants_generator_file
+    needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-raises-after-yield"
     summary = "raise after yield in a request-scoped dependency: the client already has its response"
     collector = Collector
