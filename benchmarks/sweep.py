@@ -68,6 +68,45 @@ def units(tree: str) -> List[Tuple[str, List[str]]]:
     return out
 
 
+def split(cwd: str, paths: List[str], limit: int) -> List[Tuple[str, List[str]]]:
+    """A package of more than ``limit`` files as several CLI runs of at most about ``limit`` files
+    each (sibling directories and loose modules grouped, a larger directory split in turn), so that a
+    sweep cut short keeps most of a huge package. Each run's project is then its directory, not
+    the whole package."""
+    if not limit or paths != ["."] or count_py(cwd, paths) <= limit:
+        return [(cwd, paths)]
+    out: List[Tuple[str, List[str]]] = []
+    group: List[str] = []
+    size = 0
+    try:
+        names = sorted(os.listdir(cwd))
+    except OSError:
+        return [(cwd, paths)]
+    for name in names:
+        full = os.path.join(cwd, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            if name == "__pycache__":
+                continue
+            n = count_py(full, ["."])
+            if n > limit:
+                out.extend(split(full, ["."], limit))
+                continue
+        elif name.endswith(".py"):
+            n = 1
+        else:
+            continue
+        if not n:
+            continue
+        if group and size + n > limit:
+            out.append((cwd, group))
+            group, size = [], 0
+        group.append(name)
+        size += n
+    if group:
+        out.append((cwd, group))
+    return out
+
+
 def count_py(cwd: str, paths: List[str]) -> int:
     n = 0
     for p in paths:
@@ -129,6 +168,8 @@ def main(argv: List[str] = None) -> int:
     ap.add_argument("--only", action="append", default=[],
                     help="lint only these top-level entries (names; repeatable; in this order)")
     ap.add_argument("--skip", action="append", default=[], help="leave these top-level entries out (repeatable)")
+    ap.add_argument("--split", type=int, default=0, metavar="N",
+                    help="lint a package of more than N files in runs of at most about N files (0: never)")
     args = ap.parse_args(argv)
 
     todo: List[Tuple[str, List[str]]] = []
@@ -138,6 +179,7 @@ def main(argv: List[str] = None) -> int:
         order = {name: i for i, name in enumerate(args.only)}
         todo = sorted((u for u in todo if os.path.basename(u[0]) in order), key=lambda u: order[os.path.basename(u[0])])
     todo = [u for u in todo if os.path.basename(u[0]) not in args.skip]
+    todo = [part for cwd, paths in todo for part in split(cwd, paths, args.split)]
     t0 = time.monotonic()
     results = []
     total_py = 0
