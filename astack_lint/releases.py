@@ -78,14 +78,27 @@ class _Known:
         )
 
 
-KNOWN: Dict[str, _Known] = {"fastapi": _Known(FASTAPI_RELEASES), "starlette": _Known(STARLETTE_RELEASES)}
-_PIN_ROWS: Tuple[Tuple[SpecifierSet, SpecifierSet], ...] = tuple(
-    (SpecifierSet(f), SpecifierSet(s)) for f, s in STARLETTE_PINS
-)
+class _KnownTable(Dict[str, _Known]):
+    """Built on first use (some 560 versions to parse): a run that replays a cached result never asks."""
+
+    def __missing__(self, package: str) -> _Known:
+        releases = {"fastapi": FASTAPI_RELEASES, "starlette": STARLETTE_RELEASES}[package]
+        value = self[package] = _Known(releases)
+        return value
+
+
+KNOWN: Dict[str, _Known] = _KnownTable()
+_PIN_ROWS_CACHE: List[Tuple[SpecifierSet, SpecifierSet]] = []
+
+
+def _pin_rows() -> List[Tuple[SpecifierSet, SpecifierSet]]:
+    if not _PIN_ROWS_CACHE:
+        _PIN_ROWS_CACHE.extend((SpecifierSet(f), SpecifierSet(s)) for f, s in STARLETTE_PINS)
+    return _PIN_ROWS_CACHE
 
 
 def _pin_row(fastapi: Version) -> Optional[int]:
-    for i, (fspec, _s) in enumerate(_PIN_ROWS):
+    for i, (fspec, _s) in enumerate(_pin_rows()):
         if fspec.contains(fastapi, prereleases=True):
             return i
     return None
@@ -238,14 +251,14 @@ class Hit(NamedTuple):
 def _starlette_allowed(row: Optional[int], candidates: Iterable[Version]) -> List[Version]:
     if row is None:
         return list(candidates)
-    spec = _PIN_ROWS[row][1]
+    spec = _pin_rows()[row][1]
     return [v for v in candidates if spec.contains(v, prereleases=True)]
 
 
 def _row_admits_beyond(row: Optional[int]) -> bool:
     if row is None:
         return True
-    spec = _PIN_ROWS[row][1]
+    spec = _pin_rows()[row][1]
     return any(spec.contains(p, prereleases=True) for p in KNOWN["starlette"].probes)
 
 

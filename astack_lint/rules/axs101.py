@@ -132,15 +132,18 @@ class CustomExitStackName(Rule):
         for reg in middleware_registrations(project):
             if reg.facts is not ctx.facts:
                 continue
-            if project.symbol(reg.facts, reg.scope, reg.cls) != "AsyncExitStackMiddleware":
+            arg = reg.arg("context_name", 0)
+            if arg is None or project.symbol(reg.facts, reg.scope, reg.cls) != "AsyncExitStackMiddleware":
                 continue
-            self._check(ctx, reg.arg("context_name", 0), reg.scope, reg.call)
+            self._check(ctx, arg, reg.scope, reg.call)
         # AsyncExitStackMiddleware(app, context_name) wrapping an ASGI app directly
         for c in ctx.facts.calls:
+            arg = c.call.kwarg("context_name")
+            if arg is None and len(c.call.args) > 1 and c.call.args[1].kind != "star":
+                arg = c.call.args[1]
+            if arg is None:  # nothing to check: do not resolve the callee (that may load modules)
+                continue
             if project.callee_symbol(ctx.facts, c.scope, c.call) == "AsyncExitStackMiddleware":
-                arg = c.call.kwarg("context_name")
-                if arg is None and len(c.call.args) > 1 and c.call.args[1].kind != "star":
-                    arg = c.call.args[1]
                 self._check(ctx, arg, c.scope, c.call)
 
     def _check(self, ctx: CheckContext, arg, scope: str, call) -> None:

@@ -197,6 +197,8 @@ class RouterWithoutExitStack(Rule):
         project, facts = ctx.project, ctx.facts
         for c in facts.calls:
             call = c.call
+            if call.kwarg("app") is None and call.kwarg("routes") is None and len(call.args) < 2:
+                continue  # no app or routes given: nothing below can report; do not resolve (it may load modules)
             sym = project.callee_symbol(facts, c.scope, call)
             if sym in ("Mount", "Host"):
                 target = call.kwarg("app")
