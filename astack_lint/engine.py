@@ -40,11 +40,17 @@ class AnalysisError(Exception):
 # discovery
 
 
-def find_root(path: str, cwd: Optional[str] = None) -> str:
-    """The project root of a file: the nearest directory with a root marker, else the cwd."""
+def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, bool]] = None) -> str:
+    """The project root of a file: the nearest directory with a root marker, else the cwd.
+    ``marked``: whether each directory holds a marker, kept between calls of one run."""
     d = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
     while True:
-        if any(os.path.exists(os.path.join(d, m)) for m in ROOT_MARKERS):
+        has = marked.get(d) if marked is not None else None
+        if has is None:
+            has = any(os.path.exists(os.path.join(d, m)) for m in ROOT_MARKERS)
+            if marked is not None:
+                marked[d] = has
+        if has:
             return d
         parent = os.path.dirname(d)
         if parent == d:
@@ -94,8 +100,12 @@ def walk_python_files(top: str, settings: Settings, errors: Optional[List[LintEr
 
 
 def discover(
-    paths: Sequence[str], settings: Settings, warnings: Optional[List[LintError]] = None
+    paths: Sequence[str],
+    settings: Settings,
+    warnings: Optional[List[LintError]] = None,
+    walked: Optional[Dict[str, List[str]]] = None,
 ) -> Tuple[List[str], List[LintError]]:
+    """The Python files to lint under these paths (``walked``: each directory's files, kept)."""
     targets: List[str] = []
     errors: List[LintError] = []
     for p in paths:
@@ -105,6 +115,8 @@ def discover(
         if os.path.isdir(p):
             n_errors = len(errors)
             found = walk_python_files(p, settings, errors)
+            if walked is not None:
+                walked[os.path.abspath(p)] = found
             if not found and len(errors) == n_errors and warnings is not None:
                 warnings.append(LintError(os.path.abspath(p), "no Python files found"))
             targets.extend(found)
@@ -494,9 +506,14 @@ def check_file(project: Project, facts: FileFacts, settings: Settings, only_sele
     return findings
 
 
-def known_files(root: str, settings: Settings, targets: Sequence[str]) -> List[str]:
+def known_files(
+    root: str, settings: Settings, targets: Sequence[str], walked: Optional[Dict[str, List[str]]] = None
+) -> List[str]:
     """Every file the project model of ``root`` may read: the root's Python files and the targets."""
-    return list(dict.fromkeys(walk_python_files(root, settings) + list(targets)))
+    found = walked.get(os.path.abspath(root)) if walked is not None else None
+    if found is None:
+        found = walk_python_files(root, settings)
+    return list(dict.fromkeys(found + list(targets)))
 
 
 def build_project(
@@ -563,19 +580,21 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
     store = cache
     jobs = settings.jobs or (os.cpu_count() or 1)
     warnings: List[LintError] = []
-    targets, errors = discover(list(paths) or ["."], settings, warnings)
+    walked: Dict[str, List[str]] = {}
+    targets, errors = discover(list(paths) or ["."], settings, warnings, walked)
     by_root: Dict[str, List[str]] = {}
     roots: Dict[str, str] = {}
+    marked: Dict[str, bool] = {}
     for t in targets:
         d = os.path.dirname(t)
         if d not in roots:
-            roots[d] = find_root(t)
+            roots[d] = find_root(t, marked=marked)
         by_root.setdefault(roots[d], []).append(t)
     findings: List[Finding] = []
     linted = 0
     for root in sorted(by_root):
         root_targets = by_root[root]
-        known = known_files(root, settings, root_targets)
+        known = known_files(root, settings, root_targets, walked)
         if runs is not None:
             hit = runs.load(root, root_targets, settings, known)
             if hit is not None:

@@ -859,8 +859,29 @@ def _pyproject_answer(path: str) -> Optional[Answer]:
 # -- one directory ------------------------------------------------------------------------------
 
 
+def _may_answer(directory: str) -> bool:
+    """Whether the directory holds any file ``directory_answer`` reads (one listing instead of a
+    dozen lookups: most directories of a project hold none)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return True  # let the lookups decide
+    for n in names:
+        n = os.path.normcase(n)
+        if n in _ANSWER_NAMES or (n.startswith("pylock.") and n.endswith(".toml")):
+            return True
+        if n.startswith("requirements") and n.endswith(".txt"):
+            return True
+    return False
+
+
+_ANSWER_NAMES = frozenset(os.path.normcase(n) for n in LOCK_FILES + ("pyproject.toml", "requirements"))
+
+
 def directory_answer(directory: str) -> Optional[Answer]:
     """What one directory's files say: a lock file, else requirements files, else pyproject.toml."""
+    if not _may_answer(directory):
+        return None
     for lock in lock_files(directory):
         ans = _lock_answer(lock)
         if ans is not None:
@@ -874,8 +895,9 @@ def directory_answer(directory: str) -> Optional[Answer]:
     return None
 
 
-def _inside(path: str, root: str) -> bool:
-    path, root = os.path.normcase(os.path.realpath(path)), os.path.normcase(os.path.realpath(root))
+def _inside(path: str, root: str, real_root: Optional[str] = None) -> bool:
+    path = os.path.normcase(os.path.realpath(path))
+    root = real_root or os.path.normcase(os.path.realpath(root))
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
@@ -979,11 +1001,16 @@ def _option_answer(settings: Any) -> Optional[Answer]:
 # resolution
 
 
-def _walk(start: str, root: str) -> List[str]:
+def _walk(start: str, root: str, memo: Optional[Dict[Any, Any]] = None) -> List[str]:
     dirs = []
     d = os.path.abspath(start)
     root = os.path.abspath(root)
-    inside = _inside(d, root)
+    real_root = None
+    if memo is not None:  # the same root for every start: resolve its real path once
+        if ("realpath", root) not in memo:
+            memo[("realpath", root)] = os.path.normcase(os.path.realpath(root))
+        real_root = memo[("realpath", root)]
+    inside = _inside(d, root, real_root)
     while True:
         dirs.append(d)
         if not inside or os.path.normcase(d) == os.path.normcase(root):
@@ -1004,7 +1031,7 @@ def resolve_answer(
     ans = _option_answer(settings) if settings is not None else None
     if ans is not None:
         return ans
-    for d in _walk(start, root):
+    for d in _walk(start, root, memo):
         if memo is None:
             ans = directory_answer(d)
         else:
