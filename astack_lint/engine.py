@@ -3,10 +3,10 @@ project model, run the rules' checks, filter. It knows no rule by name."""
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import sys
+from _ast import PyCF_ONLY_AST  # not ``ast``: a replayed run never needs that module
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .noqa import NoqaMap
@@ -259,7 +259,7 @@ def cpython_syntax_error(path: str, text: str) -> Optional[AnalysisError]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(text, path, "exec", PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         return AnalysisError(f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1)
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, too deep
@@ -269,7 +269,7 @@ def cpython_syntax_error(path: str, text: str) -> Optional[AnalysisError]:
 
 def _syntax_error(path: str, text: str, exc: Exception) -> AnalysisError:
     try:
-        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        compile(text, path, "exec", PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as py_exc:
         msg = py_exc.msg or "invalid syntax"
         return AnalysisError(f"syntax error: {msg}", py_exc.lineno or 1, py_exc.offset or 1)
