@@ -4,7 +4,8 @@ Checks for user code that reads one of FastAPI's internal exit-stack keys from a
 request: `fastapi_astack`, `fastapi_middleware_astack`, `fastapi_inner_astack` or
 `fastapi_function_astack`, by subscript (`request.scope["fastapi_astack"]`), `.get(...)`, or an `in`
 test. The key may be a literal or a module-level string constant. Strings in docstrings, comments
-and log messages are not reads.
+and log messages are not reads. FastAPI's own source (the `fastapi` package, e.g. a copy in
+site-packages) reads the keys of its own release and is not checked.
 
 ## Why is this bad?
 These keys are FastAPI internals: their names and lifetimes changed from release to release.
@@ -110,6 +111,9 @@ class InternalScopeKey(Rule):
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:
+        package = ctx.project.package_name.get(ctx.facts.path, "")
+        if package == "fastapi" or package.startswith("fastapi."):
+            return  # FastAPI's own source (a copy in site-packages): it reads the keys of its own release
         for how, key, scope, line, col in ctx.data:
             value = ctx.project.string_value(ctx.facts, scope, key)
             if value not in INTERNAL_SCOPE_KEYS:
