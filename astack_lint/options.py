@@ -240,46 +240,52 @@ def _pfi_tokens(value: str) -> List[Tuple[str, str]]:
     return tokens
 
 
+def _label(where: str, key: str) -> str:
+    """``--select`` or ``flake8 option select`` already name the option; a config file does not."""
+    return where if where.endswith(key) else f"{where}: {key}"
+
+
 def _check_code(code: str, where: str, key: str) -> str:
     code = code.strip()
     if not CODE_SELECTOR.match(code):
-        raise ConfigError(f"{where}: {key}: {code!r} is not a code or code prefix (expected e.g. AXS101 or AXS1)")
+        raise ConfigError(f"{_label(where, key)}: {code!r} is not a code or code prefix (expected e.g. AXS101 or AXS1)")
     return code
 
 
 def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
     """Check and normalise one option value from a config file or the command line."""
     key = spec.name
+    label = _label(where, key)
     if spec.kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
-        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        raise ConfigError(f"{label} must be true or false, got {value!r}")
     if spec.kind == "per-file-ignores":
         return parse_per_file_ignores(value, where)
     if spec.kind == "int":
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: {key} must be a whole number of at least 1, got {value!r}")
+            raise ConfigError(f"{label} must be a whole number of at least 1, got {value!r}")
         return value
     if spec.kind == "version":
         from .releases import ReleaseConfigError, parse_option
 
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: {key} must be a string (a version or a specifier), got {value!r}")
+            raise ConfigError(f"{label} must be a string (a version or a specifier), got {value!r}")
         try:
             parse_option(value)
         except ReleaseConfigError as exc:
-            raise ConfigError(f"{where}: {key}: {exc}") from None
+            raise ConfigError(f"{label}: {exc}") from None
         return value.strip()
     if spec.kind == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+            raise ConfigError(f"{label} must be a string, got {value!r}")
         if spec.choices:
             if value.strip().lower() not in spec.choices:
-                raise ConfigError(f"{where}: {key} must be one of {', '.join(spec.choices)}, got {value!r}")
+                raise ConfigError(f"{label} must be one of {', '.join(spec.choices)}, got {value!r}")
             return value.strip().lower()
         return value
     if isinstance(value, str):
@@ -287,7 +293,7 @@ def coerce(spec: OptionSpec, value: Any, where: str) -> Any:
     elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         items = [v.strip() for v in value if v.strip()]
     else:
-        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+        raise ConfigError(f"{label} must be a list of strings, got {value!r}")
     if spec.kind == "codes":
         items = [_check_code(c, where, key) for c in items]
     return items
