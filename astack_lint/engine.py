@@ -3,7 +3,6 @@ project model, run the rules' checks, filter. It knows no rule by name."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from _ast import PyCF_ONLY_AST  # not ``ast``: a replayed run never needs that module
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, NamedTup
 from .noqa import NoqaMap
 from .options import DEFAULT_EXCLUDE_DIRS, Settings
 from .results import Finding, LintError, LintResult  # noqa: F401 (LintError, LintResult: importable from here)
-from .source import Source, SourceError, read_bytes, read_source
+from .source import Source, SourceError, content_digest, read_bytes, read_source
 
 if TYPE_CHECKING:  # imported where used: a warm run that replays a cached result never loads LibCST
     from .facts import FileFacts
@@ -376,7 +375,7 @@ class Store:
         return self._tokens
 
     def _fresh(self, path: str, raw: bytes, st: os.stat_result) -> Entry:
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        digest = content_digest(raw)
         old = self.entries.get(path)
         if old is None and self.disk is not None:
             old = self.disk.get(path)
@@ -533,7 +532,10 @@ def build_project(
     if known is None:
         known = known_files(root, settings, targets)
     entries = {p: store.scan(p) for p in known}
-    if os.environ.get("ASTACK_LINT_NO_PREFILTER"):  # the tests compare runs with and without
+    prefilter = not os.environ.get("ASTACK_LINT_NO_PREFILTER")  # the tests compare runs with and without
+    # no file names FastAPI or Starlette: rules that need them neither parse files nor run
+    framework_free = prefilter and not mentions_framework(e.tokens for e in entries.values())
+    if not prefilter:
         model = known
     else:
         model = [p for p in known if feeds_model(entries[p].tokens)]
@@ -544,13 +546,11 @@ def build_project(
 
     def make(paths: Iterable[str]) -> Project:
         facts = [store.facts(p)[0] for p in sorted(set(paths))]
-        return Project(root, [f for f in facts if f is not None], known, loader)
+        project = Project(root, [f for f in facts if f is not None], known, loader)
+        project.framework_free = framework_free
+        return project
 
-    framework_free = not os.environ.get("ASTACK_LINT_NO_PREFILTER") and not mentions_framework(
-        e.tokens for e in entries.values()
-    )
     project = make(model)
-    project.framework_free = framework_free
     rules = runnable_rules(project, settings)
     wanted = [
         t
@@ -560,7 +560,6 @@ def build_project(
     if wanted:
         store.parse_many(wanted, jobs)
         project = make(list(project.files) + wanted)
-        project.framework_free = framework_free
     return project
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import hashlib
 import os
 import stat
 import sys
@@ -38,7 +37,7 @@ from .engine import AnalysisError, LintError, LintResult, Store, analyse, lint_p
 from .facts import FileFacts
 from .options import Settings
 from .rule import Finding
-from .source import Source, SourceError, decode, read_source
+from .source import Source, SourceError, content_digest, decode, read_source
 
 MAX_PASSES = 5
 
@@ -129,10 +128,6 @@ def _analyse_raw(path: str, raw: bytes) -> Tuple[Optional[FileFacts], Optional[T
         return None, (f"internal error while analysing ({type(exc).__name__}: {exc})", None, None)
 
 
-def _digest(raw: bytes) -> str:
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()  # as the Store does
-
-
 class OverlayStore(Store):
     """A ``Store`` in which some files have a text other than the one on disk (the fixed one).
     Entries of those files are found by content digest, never by mtime, and never saved to the
@@ -160,7 +155,7 @@ class OverlayStore(Store):
         if raw is None:
             return super().scan(path)
         entry = self.entries.get(path)
-        if entry is not None and entry.digest == _digest(raw):
+        if entry is not None and entry.digest == content_digest(raw):
             return entry
         return self._fresh(path, raw, _Stat(-1, len(raw)))  # type: ignore[arg-type]
 
@@ -320,7 +315,7 @@ def _fix_pass(
                 refused[path] = str(exc)
                 continue
             entry = store.entries.get(path)
-            if entry is None or entry.digest != _digest(originals[path].raw):
+            if entry is None or entry.digest != content_digest(originals[path].raw):
                 refused[path] = "it changed on disk while it was being linted"
                 continue
         raw = store.overlay.get(path, originals[path].raw)

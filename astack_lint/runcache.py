@@ -28,7 +28,7 @@ import pickle
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .results import Finding, LintError
-from .source import SourceError, read_bytes, write_atomic
+from .source import SourceError, content_digest, read_bytes, write_atomic
 
 FORMAT = 1
 
@@ -64,10 +64,6 @@ def settings_key(settings: Any) -> str:
     values = getattr(settings, "values", {}) or {}
     kept = sorted((k, repr(v)) for k, v in values.items() if k not in _NOT_IN_KEY)
     return repr((kept, getattr(settings, "base_dir", None), getattr(settings, "config_path", None)))
-
-
-def digest_of(raw: bytes) -> str:
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def releases_keys(root: str, targets: Sequence[str], settings: Any) -> Dict[str, str]:
@@ -108,7 +104,7 @@ class RunCache:
                 st = os.stat(p)
                 if st.st_mtime_ns == mtime_ns and st.st_size == size:
                     continue
-                if digest_of(read_bytes(p)) != digest:
+                if content_digest(read_bytes(p)) != digest:
                     return None
                 files[p] = (st.st_mtime_ns, st.st_size, digest)
                 changed_stat = True

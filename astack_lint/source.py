@@ -108,3 +108,10 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def content_digest(raw: bytes) -> str:
+    """What identifies a file's content in the caches (the facts store, run records, fixes)."""
+    import hashlib
+
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()

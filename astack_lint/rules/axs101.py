@@ -70,7 +70,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from ..appmodel import middleware_registrations
-from ..edits import NodeText, SourceLines, project_text, remove_arg
+from ..edits import NodeText, project_text, remove_arg
 from ..rule import Affected, CheckContext, Fix, Rule, RuleCollector
 
 _NAMES = ("add_middleware", "Middleware", "AsyncExitStackMiddleware")
