@@ -1,12 +1,13 @@
-"""The engine: find files, parse each once, collect facts in one batched traversal, build the
-project model, run the rules' checks, filter. It knows no rule by name."""
+"""The engine: find files, collect each parsed file's core facts from CPython's ``ast``, build the
+project model, run the rules' checks (a file's LibCST tree and rule collectors only when a rule
+first reads its rule data), filter. It knows no rule by name."""
 
 from __future__ import annotations
 
 import os
 import sys
 from _ast import PyCF_ONLY_AST  # not ``ast``: a replayed run never needs that module
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .noqa import NoqaMap
 from .options import DEFAULT_EXCLUDE_DIRS, Settings
@@ -145,85 +146,138 @@ PARSE_STACK_SIZE = 256 * 1024 * 1024
 
 
 def analyse(path: str, source: Source) -> FileFacts:
-    """Parse once, run the core collector and every rule's collector in one batched traversal
-    (in a thread with a large stack; see PARSE_STACK_SIZE)."""
+    """The file's core facts, from CPython's ``ast`` (see core.py). The rule collectors' data
+    (a LibCST traversal) is collected from this same source the first time a rule asks for it."""
+    facts = _deep(_analyse, path, source)
+    facts.rule_loader = _SourceRules(source)
+    return facts
+
+
+def rule_data_for(path: str, source: Source) -> Dict[str, Any]:
+    """Parse once with LibCST and run every rule's collector in one batched traversal: what they
+    recorded, by rule code. Raises AnalysisError when LibCST cannot parse or traverse the file."""
+    return _deep(_rule_data, path, source)  # type: ignore[no-any-return]
+
+
+class _SourceRules:
+    """A FileFacts.rule_loader over a source held in memory (flake8's text, a fixed text)."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def __call__(self, facts: FileFacts) -> Dict[str, Any]:
+        return load_rule_data(facts, lambda: self.source)
+
+
+def load_rule_data(facts: FileFacts, source: Callable[[], Source]) -> Dict[str, Any]:
+    """Collect ``facts``' rule data from ``source()``; on failure, record why in ``facts.rule_error``
+    (the file then counts as not linted) and return nothing."""
+    try:
+        return rule_data_for(facts.path, source())
+    except SourceError as exc:
+        facts.rule_error = (str(exc), None, None)
+    except AnalysisError as exc:
+        facts.rule_error = (exc.message, exc.line, exc.col)
+    except Exception as exc:  # never let one file stop the run
+        facts.rule_error = (f"internal error while analysing ({describe_exception(exc)})", None, None)
+    return {}
+
+
+def _deep(func: Callable[..., Any], *args: Any) -> Any:
+    """Run ``func`` in a thread with a large stack (see PARSE_STACK_SIZE)."""
     import threading
 
     box: List[Any] = []
 
     def target() -> None:
         try:
-            box.append((True, _analyse(path, source)))
+            box.append((True, func(*args)))
         except BaseException as exc:  # re-raised in the caller's thread
             box.append((False, exc))
 
     try:
         old_size = threading.stack_size(PARSE_STACK_SIZE)
     except (ValueError, RuntimeError):  # the platform cannot: run here
-        return _analyse(path, source)
-    try:
-        worker = threading.Thread(target=target, name="astack-lint-parse", daemon=True)
-        worker.start()
-    except RuntimeError:  # cannot reserve such a stack: run here
-        worker = None
-    finally:
-        threading.stack_size(old_size)
-    if worker is None:
-        return _analyse(path, source)
-    worker.join()
+        target()
+    else:
+        try:
+            worker: Optional[threading.Thread] = threading.Thread(target=target, name="astack-lint-parse", daemon=True)
+            worker.start()  # type: ignore[union-attr]
+        except RuntimeError:  # cannot reserve such a stack: run here
+            worker = None
+        finally:
+            threading.stack_size(old_size)
+        if worker is None:
+            target()
+        else:
+            worker.join()
     ok, value = box[0]
     if ok:
-        return value  # type: ignore[no-any-return]
+        return value
     raise value
 
 
 def _analyse(path: str, source: Source) -> FileFacts:
+    from .core import collect
+
+    # CPython's verdict at the process's own recursion limit (where Python itself would give up on
+    # a deep expression); then our own walk of the tree, which may go deeper
+    tree = cpython_tree(path, source.text)
+    try:
+        with _deep_recursion():
+            return collect(path, source.text, tree)
+    except RecursionError:
+        raise AnalysisError("too deeply nested to analyse") from None
+
+
+class _deep_recursion:
+    """Raise the recursion limit to RECURSION_LIMIT for a while (in a thread with a large stack)."""
+
+    def __enter__(self) -> None:
+        self.old = sys.getrecursionlimit()
+        if self.old < RECURSION_LIMIT:
+            sys.setrecursionlimit(RECURSION_LIMIT)
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.setrecursionlimit(self.old)
+
+
+def _rule_data(path: str, source: Source) -> Dict[str, Any]:
+    with _deep_recursion():
+        return _collect_rule_data(path, source)
+
+
+def _collect_rule_data(path: str, source: Source) -> Dict[str, Any]:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
-    from .facts import CoreCollector, FileContext, FileFacts
+    from .facts import FileContext, FileFacts, ScopeTracker
 
-    # LibCST takes some code CPython refuses (500 nested brackets): CPython's verdict first, at the
-    # process's own recursion limit (where Python itself would give up on a deep expression)
-    refused = cpython_syntax_error(path, source.text)
-    if refused is not None:
-        raise refused
-    old_limit = sys.getrecursionlimit()
-    if old_limit < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
     try:
-        try:
-            module = cst.parse_module(source.text)
-        except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:  # the latter: two bare excepts
-            raise _syntax_error(path, source.text, exc) from None
-        except RecursionError:
-            raise AnalysisError("too deeply nested to parse") from None
-        facts = FileFacts(path)
-        ctx = FileContext(facts, module)
-        visitors = [CoreCollector(ctx)]
-        rule_visitors = []
-        for rule in all_rules():
-            if rule.collector is not None:
-                v = rule.collector(ctx)
-                rule_visitors.append((rule.code, v))
-                visitors.append(v)
-        try:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            wrapper.visit_batched(visitors)
-        except RecursionError:
+        module = cst.parse_module(source.text)
+    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:  # the latter: two bare excepts
+        raise _syntax_error(path, source.text, exc) from None
+    except RecursionError:
+        raise AnalysisError("too deeply nested to parse") from None
+    ctx = FileContext(FileFacts(path), module)
+    visitors: List[Any] = [ScopeTracker(ctx)]
+    rule_visitors = []
+    for rule in all_rules():
+        if rule.collector is not None:
+            v = rule.collector(ctx)
+            rule_visitors.append((rule.code, v))
+            visitors.append(v)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
+    except RecursionError:
+        raise AnalysisError("too deeply nested to analyse") from None
+    except Exception as exc:
+        # LibCST's position metadata turns a RecursionError into a KeyError (whose str() is the
+        # repr of a node: the whole deep tree)
+        if _from_recursion(exc):
             raise AnalysisError("too deeply nested to analyse") from None
-        except Exception as exc:
-            # LibCST's position metadata turns a RecursionError into a KeyError (whose str() is the
-            # repr of a node: the whole deep tree)
-            if _from_recursion(exc):
-                raise AnalysisError("too deeply nested to analyse") from None
-            raise
-        for code, v in rule_visitors:
-            facts.rule_data[code] = v.data
-        facts.index()
-        return facts
-    finally:
-        sys.setrecursionlimit(old_limit)
+        raise
+    return {code: v.data for code, v in rule_visitors}
 
 
 def _from_recursion(exc: BaseException) -> bool:
@@ -249,20 +303,28 @@ def describe_exception(exc: BaseException, limit: int = 200) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def cpython_syntax_error(path: str, text: str) -> Optional[AnalysisError]:
-    """CPython's parser's verdict (an AST, not bytecode: cheap), as an error, or None when it accepts
-    the text. Warnings are silenced: a SyntaxWarning (an invalid escape sequence) is printed by
-    Python, never an error, except under ``-W error``, where compile() would raise it."""
+def cpython_tree(path: str, text: str) -> Any:
+    """CPython's AST of the text (not bytecode: cheap), or AnalysisError with CPython's verdict.
+    Warnings are silenced: a SyntaxWarning (an invalid escape sequence) is printed by Python, never
+    an error, except under ``-W error``, where compile() would raise it."""
     import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, path, "exec", PyCF_ONLY_AST, dont_inherit=True)
+            return compile(text, path, "exec", PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
-        return AnalysisError(f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1)
+        raise AnalysisError(f"syntax error: {exc.msg or 'invalid syntax'}", exc.lineno or 1, exc.offset or 1) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, too deep
-        return AnalysisError(f"syntax error: {str(exc) or type(exc).__name__}")
+        raise AnalysisError(f"syntax error: {str(exc) or type(exc).__name__}") from None
+
+
+def cpython_syntax_error(path: str, text: str) -> Optional[AnalysisError]:
+    """CPython's parser's verdict, as an error, or None when it accepts the text."""
+    try:
+        cpython_tree(path, text)
+    except AnalysisError as exc:
+        return exc
     return None
 
 
@@ -426,13 +488,37 @@ class Store:
         if not results:
             results = [_analyse_path(p) for p in todo]
         for path, facts, error in results:
+            if facts is not None:
+                facts.rule_loader = self._load_rule_data  # not the parsed text: read again if needed
             entry = self.entries.get(path) or self.scan(path)
             self._put(path, entry._replace(facts=facts, error=error, parsed=True, syntax_checked=True))
 
     def facts(self, path: str) -> Tuple[Optional[FileFacts], Optional[Tuple[str, Optional[int], Optional[int]]]]:
         self.parse_many([path], 1)
         entry = self.entries.get(path) or self.scan(path)
-        return entry.facts, entry.error
+        facts = entry.facts
+        if facts is not None and facts.rule_loader is None and not facts.has_rule_data:
+            facts.rule_loader = self._load_rule_data  # facts from the disk cache
+        return facts, entry.error
+
+    def source(self, path: str) -> Source:
+        return read_source(path)
+
+    def _load_rule_data(self, facts: FileFacts) -> Dict[str, Any]:
+        """The rule collectors' data of a parsed file, collected when a rule first asks for it;
+        kept in the facts (and so in the disk cache)."""
+        path = facts.path
+        entry = self.entries.get(path)
+
+        def source() -> Source:
+            src = self.source(path)
+            if entry is not None and entry.digest and content_digest(src.raw) != entry.digest:
+                raise SourceError("changed while being linted")
+            return src
+
+        data = load_rule_data(facts, source)
+        self._dirty = True
+        return data
 
     def syntax_error(self, path: str) -> Optional[Tuple[str, Optional[int], Optional[int]]]:
         """For a file that is not parsed with LibCST: can Python read and compile it?"""
@@ -485,11 +571,21 @@ def runnable_rules(project: Project, settings: Settings, only_selected: bool = T
     ]
 
 
-def check_file(project: Project, facts: FileFacts, settings: Settings, only_selected: bool = True) -> List[Finding]:
+def check_file(
+    project: Project,
+    facts: FileFacts,
+    settings: Settings,
+    only_selected: bool = True,
+    present: Optional[FrozenSet[bytes]] = None,
+) -> List[Finding]:
+    """Run the rules on one file of the model. ``present``: the file's prefilter tokens; a rule whose
+    prefilter the file fails cannot report there and is not run (None: run every rule)."""
     from .rule import CheckContext
 
     findings: List[Finding] = []
     for rule in runnable_rules(project, settings, only_selected):
+        if present is not None and not rule.wants(project, facts.path, present, settings):
+            continue
         ctx = CheckContext(rule, project, facts, settings)
         try:
             result = rule.check(ctx)
@@ -515,6 +611,12 @@ def known_files(
     return list(dict.fromkeys(found + list(targets)))
 
 
+def prefilter_on() -> bool:
+    """Whether files are parsed, and rules run, only where their prefilter tokens occur (the
+    tests compare runs with and without: ASTACK_LINT_NO_PREFILTER=1)."""
+    return not os.environ.get("ASTACK_LINT_NO_PREFILTER")
+
+
 def build_project(
     root: str,
     settings: Settings,
@@ -532,7 +634,7 @@ def build_project(
     if known is None:
         known = known_files(root, settings, targets)
     entries = {p: store.scan(p) for p in known}
-    prefilter = not os.environ.get("ASTACK_LINT_NO_PREFILTER")  # the tests compare runs with and without
+    prefilter = prefilter_on()
     # no file names FastAPI or Starlette: rules that need them neither parse files nor run
     framework_free = prefilter and not mentions_framework(e.tokens for e in entries.values())
     if not prefilter:
@@ -607,6 +709,7 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
         root_findings: List[Finding] = []
         root_errors: List[LintError] = []
         root_linted = 0
+        checked: List[FileFacts] = []
         for path in root_targets:
             facts = project.files.get(path)
             err = store.entries[path].error if facts is None and store.entries.get(path, None) else None
@@ -618,16 +721,26 @@ def lint_paths(paths: Sequence[str], settings: Optional[Settings] = None, cache:
             root_linted += 1
             if facts is None:
                 continue  # no selected rule can report anything here
+            checked.append(facts)
             text = store.text(path)
             noqa = NoqaMap(text or "")
             if noqa.file_ignored and not settings.disable_noqa:
                 continue
-            for f in check_file(project, facts, settings):
+            present = store.entries[path].tokens if prefilter_on() and path in store.entries else None
+            for f in check_file(project, facts, settings, present=present):
                 if not settings.disable_noqa and noqa.suppresses(f.line, f.code):
                     continue
                 if settings.per_file_ignored(path, f.code):
                     continue
                 root_findings.append(f)
+        # a file whose rule data a rule needed (here or from another file) but LibCST could not
+        # collect is not linted: one error, none of its findings
+        refused = {f.path: f.rule_error for f in checked if f.rule_error is not None}
+        if refused:
+            root_findings = [f for f in root_findings if f.path not in refused]
+            for path, (message, line, col) in sorted(refused.items()):
+                root_errors.append(LintError(path, message, line, col))
+                root_linted -= 1
         store.save()
         findings.extend(root_findings)
         errors.extend(root_errors)

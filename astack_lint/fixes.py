@@ -177,6 +177,10 @@ class OverlayStore(Store):
         self.parse_many([path])
         return self.entries[path].error
 
+    def source(self, path: str):
+        raw = self.overlay.get(path)
+        return super().source(path) if raw is None else decode(raw)
+
     def text(self, path: str) -> Optional[str]:
         raw = self.overlay.get(path)
         if raw is None:

@@ -95,7 +95,7 @@ class Plugin:
 
     def _findings(self) -> list:
         from .cache import DiskCache
-        from .engine import Store, analyse, build_project, check_file, find_root, runnable_rules
+        from .engine import Store, analyse, build_project, check_file, find_root, prefilter_on, runnable_rules
         from .project import Project
         from .source import Source, SourceError, read_source
 
@@ -122,11 +122,14 @@ class Plugin:
         if self.lines is not None and (disk is None or disk.text != "".join(self.lines)):
             # flake8 read something else (stdin, or the file changed since): lint flake8's text
             text = "".join(self.lines)
+            raw = text.encode("utf-8", "surrogatepass")
+            present = frozenset(t for t in store.tokens if t in raw)
             try:
-                facts = analyse(path, Source(text, "utf-8", False, text.encode("utf-8", "surrogatepass")))
+                facts = analyse(path, Source(text, "utf-8", False, raw))
             except Exception:
                 return []  # flake8 reports syntax errors itself
         else:
+            present = store.scan(path).tokens
             facts = project.files.get(path)
             if facts is None:
                 entry = store.scan(path)
@@ -143,7 +146,12 @@ class Plugin:
             project = Project(root, files, project.known_paths, project._loader)
             project.framework_free = framework_free
             Plugin._projects[root] = project
-        return check_file(project, facts, self.settings, only_selected=False)
+        if not prefilter_on():
+            present = None
+        findings = check_file(project, facts, self.settings, only_selected=False, present=present)
+        if facts.rule_error is not None:
+            return []  # LibCST could not read the file for a rule that needs its tree: not linted, as in the CLI
+        return findings
 
 
 def _one_line(text: object) -> str:

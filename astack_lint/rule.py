@@ -3,8 +3,10 @@
 A rule is one module ``astack_lint/rules/axsNNN.py`` holding one ``Rule`` subclass. Its module
 docstring is its documentation (ruff's shape: What it does / Why is this bad? / Example /
 Use instead / Fix safety / References). A rule may declare a ``Collector``: a LibCST visitor that
-runs in the one batched traversal of each file and keeps what the rule needs in
-``facts.rule_data[code]``. After every file is collected, ``check`` runs once per linted file with
+keeps what the rule needs from the concrete tree in ``facts.rule_data[code]`` (``ctx.data``). All
+collectors run in one batched traversal of a file, the first time any rule reads that file's rule
+data, so read ``ctx.data`` only once the project model (the core facts, from ``ast``) says a
+finding is possible. ``check`` runs once per linted file that passes the rule's prefilter, with
 the whole project model at hand.
 """
 

@@ -25,14 +25,16 @@ app.add_middleware(Middleware(GZipMiddleware))
 POSITIVE_FINDING = "pos.py:6:1: AXS105 "
 
 # libcst 1.9's native parser gives up on more than 3000 implicitly concatenated string literals
-# ("Syntax Error @ N:1"); CPython accepts any number. The import makes the file interesting to
-# the model, so LibCST really parses it.
-LIBCST_REJECTS = (
-    b"from fastapi import FastAPI\n\nTEXT = (\n" + b'    "abc"\n' * 3001 + b")\napp = FastAPI()\n"
-)
+# ("Syntax Error @ N:1"); CPython accepts any number. The model is built from CPython's tree, so
+# such a file is linted, unless a rule needs LibCST's tree of it: the asyncexitstack import makes
+# AXS102 read its imports there, so LibCST really parses it.
+LIBCST_ACCEPTS_NOT = b"from fastapi import FastAPI\n\nTEXT = (\n" + b'    "abc"\n' * 3001 + b")\napp = FastAPI()\n"
+LIBCST_REJECTS = b"import fastapi.middleware.asyncexitstack\n" + LIBCST_ACCEPTS_NOT
 # Python accepts a flat 10,000-term `and`; LibCST's parser recursed past the main thread's C stack
 # on it (a segmentation fault that killed the whole run, every other file's findings with it).
 DEEP_BUT_VALID = b"from fastapi import FastAPI\n\nx = " + b" and ".join([b"a"] * 10000) + b"\n"
+# the same, in a file whose concrete tree a rule needs (AXS102 reads its imports): LibCST gives up
+DEEP_NEEDS_TREE = b"import fastapi.middleware.asyncexitstack\n" + DEEP_BUT_VALID
 
 
 def _write(root: Path, files: Dict[str, bytes]) -> None:
@@ -101,8 +103,8 @@ BAD = {
     "symlink-loop": (_symlink("bad.py"), ".", r"bad\.py: error: .*(symbolic link|symlinks).*"),
     "unreadable": (_unreadable, "bad.py", r"bad\.py: error: cannot read: Permission denied"),
     "unreadable-as-root": (_proc_mem, ".", r"bad\.py: error: cannot read: Input/output error"),
-    "deep-but-valid": (
-        {"bad.py": DEEP_BUT_VALID},
+    "deep-needs-tree": (
+        {"bad.py": DEEP_NEEDS_TREE},
         "bad.py",
         r"bad\.py: error: too deeply nested to (parse|analyse).*",
     ),
@@ -174,6 +176,10 @@ FINE = {
     "no-final-newline": ({"odd.py": POSITIVE.rstrip(b"\n")}, "odd.py", ["odd.py:6:1: AXS105 "]),
     "directory-named-like-a-module": ({"odd.py/README": b"not python\n"}, "odd.py", []),
     "package-dir": ({"pkg/__init__.py": b"", "pkg/mod.py": POSITIVE}, "pkg", ["pkg/mod.py:6:1: AXS105 "]),
+    # CPython reads it (LibCST would not): the model is built from CPython's tree, and no rule needs
+    # LibCST's tree of this file
+    "deep-but-valid": ({"odd.py": DEEP_BUT_VALID}, "odd.py", []),
+    "libcst-would-reject": ({"odd.py": LIBCST_ACCEPTS_NOT}, "odd.py", []),
 }
 
 

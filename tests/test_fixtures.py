@@ -137,6 +137,47 @@ def test_a_project_that_never_names_the_framework_is_not_parsed(tmp_path, monkey
     assert [p for p, e in store.entries.items() if e.parsed]
 
 
+LAZY_APP = """\
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+
+def numbers():  # a generator, but no dependency: the dependency rules have nothing to look at
+    yield 1
+
+
+def get_db():
+    db = object()
+    try:
+        yield db
+    except Exception:  # swallows the endpoint's error: AXS302
+        pass
+
+
+@app.get("/")
+def read(db=Depends(get_db)):
+    return list(numbers())
+"""
+
+
+def test_rule_data_is_collected_only_where_a_rule_reads_it(tmp_path):
+    """The model comes from CPython's ast; LibCST parses a file only when a rule reads its rule data
+    (here: the module with a yield dependency, not the one whose generator is no dependency)."""
+    from astack_lint.engine import Store
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'svc'\n")
+    (tmp_path / "app.py").write_text(LAZY_APP)
+    (tmp_path / "gen.py").write_text(LAZY_APP.replace("@app.get", "@app.post").replace("Depends(get_db)", "None"))
+    settings = Settings({"no_cache": True, "fastapi_version": "0.110.0"})
+    store = Store(settings)
+    result = lint_paths([str(tmp_path)], settings, store)
+    assert [(os.path.basename(f.path), f.code) for f in result.findings] == [("app.py", "AXS302")]
+    facts = {os.path.basename(p): e.facts for p, e in store.entries.items()}
+    assert facts["app.py"].has_rule_data
+    assert not facts["gen.py"].has_rule_data
+
+
 def test_cache_gives_the_same_findings(tmp_path):
     settings = repo_settings({"cache_dir": str(tmp_path)})
     cold = lint_paths([str(FIXTURES)], settings)
