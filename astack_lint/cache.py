@@ -23,23 +23,11 @@ import sys
 from typing import Any, Dict, Optional
 
 from . import __version__
-from .runcache import tool_key
+from .snapshot import default_cache_dir, tool_key  # noqa: F401 (default_cache_dir: importable from here)
 from .source import write_atomic
 
 FORMAT = 1
 _warned = False
-
-
-def default_cache_dir() -> str:
-    env = os.environ.get("ASTACK_LINT_CACHE_DIR")
-    if env:
-        return env
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-        return os.path.join(base, "astack-lint", "Cache")
-    if sys.platform == "darwin":
-        return os.path.expanduser("~/Library/Caches/astack-lint")
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "astack-lint")
 
 
 def _warn(message: str) -> None:

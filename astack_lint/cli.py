@@ -111,7 +111,12 @@ def _lint(argv: List[str]) -> int:
     if settings.unsafe_fixes:
         print("astack-lint: error: --unsafe-fixes only applies with --fix or --diff", file=sys.stderr)
         return EXIT_ERROR
-    return _report_and_exit(lint_paths(args.paths or ["."], settings), settings, args)
+    status = _report_and_exit(lint_paths(args.paths or ["."], settings), settings, args)
+    if not settings.no_cache and not args.output_file:  # the next run of this command may replay it
+        from .snapshot import default_cache_dir, recordable
+
+        recordable(settings.cache_dir or default_cache_dir(), args.paths or ["."])
+    return status
 
 
 def _report_and_exit(result: Any, settings: Any, args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List
 
 from .noqa import NoqaMap
 from .options import DEFAULT_EXCLUDE_DIRS, Settings
+from .snapshot import note_dir
 from .results import Finding, LintError, LintResult  # noqa: F401 (LintError, LintResult: importable from here)
 from .source import Source, SourceError, content_digest, read_bytes, read_source
 
@@ -89,6 +90,7 @@ def walk_python_files(top: str, settings: Settings, errors: Optional[List[LintEr
             dirnames[:] = []
             continue
         seen.add(ident)
+        note_dir(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d, settings))
         for name in sorted(filenames):
             if not name.endswith(".py"):

@@ -8,6 +8,8 @@ import re
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from .snapshot import note
+
 CODE_SELECTOR = re.compile(r"^[A-Z]{1,3}[0-9]{0,3}$", re.ASCII)
 
 DEFAULT_EXCLUDE_DIRS = (
@@ -385,6 +387,7 @@ def _load_toml(path: str) -> Dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
+    note(path)
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

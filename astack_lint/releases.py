@@ -45,6 +45,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .snapshot import note
 from .release_data import FASTAPI_RELEASES, STARLETTE_PINS, STARLETTE_RELEASES
 
 PACKAGES = ("fastapi", "starlette")
@@ -488,6 +489,7 @@ def _load_toml_file(path: str) -> Dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
+    note(path)
     with open(path, "rb") as fh:
         return tomllib.load(fh)
 
@@ -515,6 +517,7 @@ class LockInfo(NamedTuple):
 
 
 def _parse_lock(path: str) -> Optional[LockInfo]:
+    note(path)
     base = os.path.basename(path)
     try:
         if base == "Pipfile.lock":
@@ -655,6 +658,7 @@ def _read_requirements(path: str, seen: Tuple[str, ...] = ()) -> Tuple[List[_Req
     included: List[str] = []
     if path in seen or len(seen) > 20:
         return reqs, included
+    note(path)
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
@@ -935,6 +939,9 @@ def _installed_answer(root: str) -> Optional[Answer]:
             paths += glob.glob(os.path.join(glob.escape(venv), "Lib", "site-packages"))
     if not where:
         return None
+    for p in paths if paths is not None else sys.path:
+        if p and os.path.isdir(p):
+            note(p)  # an install or removal changes the directory (snapshot.py)
     versions: Dict[str, List[str]] = {}
     try:
         dists = md.distributions(path=paths) if paths is not None else md.distributions()

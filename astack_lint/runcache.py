@@ -28,37 +28,13 @@ import pickle
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .results import Finding, LintError
+from .snapshot import tool_key  # noqa: F401 (importable from here)
 from .source import SourceError, content_digest, read_bytes, write_atomic
 
 FORMAT = 1
 
 # options that only shape the report or the run, never a finding
 _NOT_IN_KEY = frozenset({"jobs", "output_format", "show_source", "statistics", "exit_zero", "cache_dir", "no_cache"})
-
-_TOOL_KEY: Optional[str] = None
-
-
-def tool_key() -> str:
-    """A digest of the tool's own code: any change to a rule, the model or the engine (an upgrade,
-    an edit in a development checkout) makes every earlier record and cache entry stale."""
-    global _TOOL_KEY
-    if _TOOL_KEY is None:
-        h = hashlib.blake2b(digest_size=8)
-        pkg = os.path.dirname(os.path.abspath(__file__))
-        for dirpath, dirnames, filenames in os.walk(pkg):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                if name.endswith(".py"):
-                    full = os.path.join(dirpath, name)
-                    h.update(os.path.relpath(full, pkg).encode("utf-8", "surrogatepass") + b"\0")
-                    try:
-                        with open(full, "rb") as fh:
-                            h.update(fh.read())
-                    except OSError:
-                        h.update(b"?")
-        _TOOL_KEY = h.hexdigest()
-    return _TOOL_KEY
-
 
 def settings_key(settings: Any) -> str:
     values = getattr(settings, "values", {}) or {}

@@ -46,10 +46,16 @@ def _project(root: Path, fastapi: str = "fastapi>=0.100") -> Path:
     return root
 
 
-def _cli(root: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+# the CLI itself, not the command (snapshot.main): these tests are about the caches it uses, and a
+# whole-command replay (tested below) would answer before them
+CLI = "import sys; from astack_lint.cli import main; sys.exit(main())"
+
+
+def _cli(root: Path, cache: Path, *args: str, command: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
-    return subprocess.run([sys.executable, "-m", "astack_lint", "--cache-dir", str(cache), *args, "."],
+    how = ["-m", "astack_lint"] if command else ["-c", CLI]
+    return subprocess.run([sys.executable, *how, "--cache-dir", str(cache), *args, "."],
                           cwd=str(root), capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -211,7 +217,7 @@ def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_
 
     first = run()
     assert "deps.py" in first.stdout and "AXS302" in first.stdout  # a dependency only through main.py
-    replay = subprocess.run([sys.executable, "-X", "importtime", "-m", "astack_lint", "--cache-dir", str(cache), "."],
+    replay = subprocess.run([sys.executable, "-X", "importtime", "-c", CLI, "--cache-dir", str(cache), "."],
                             cwd=str(root), capture_output=True, text=True, timeout=600)
     assert replay.stdout == first.stdout
     imported = [line.rsplit("|", 1)[-1].strip() for line in replay.stderr.splitlines() if "|" in line]
@@ -236,3 +242,116 @@ def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["fastapi==0.100.0"]\n')
     assert "AXS302" not in run().stdout
     assert "AXS302" in run("--fastapi-version", "0.110.0").stdout
+
+
+def _age(*tops: Path, seconds: int = 30) -> None:
+    """Every file and directory under these, and they themselves, ``seconds`` old: a whole-command
+    record is only written when its inputs are older than two seconds (snapshot.RACY_NS)."""
+    import time
+
+    when = time.time() - seconds
+    for top in tops:
+        for p in [top, *top.rglob("*")]:
+            if os.stat(p).st_mtime > when:  # only what is younger: older records stay valid
+                os.utime(p, (when, when))
+
+
+def _replay(root: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "astack_lint", "--cache-dir", str(cache), *args, "."],
+                          cwd=str(root), capture_output=True, text=True, timeout=600)
+
+
+def _imported(proc: subprocess.CompletedProcess) -> List[str]:
+    return [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+
+
+def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(tmp_path):
+    """snapshot.py: the same command in an unchanged tree prints the recorded output and status,
+    importing nothing of the linter but snapshot.py; any change to an input it watched (a file, a
+    new file, the config, a requirements file included from outside the project) is a full run."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    (root / "requirements.txt").write_text("-r ../shared/base.txt\n")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "base.txt").write_text("fastapi>=0.100\n")
+    (root / "deps.py").write_text(DEPS)
+    (root / "main.py").write_text(MAIN)
+    cache = tmp_path / "cache"
+
+    def settled_run(*args: str) -> subprocess.CompletedProcess:
+        """A full run (its output checked against --no-cache) once every input is old enough to record."""
+        _age(root, tmp_path / "shared")
+        proc = _cli(root, cache, *args, command=True)
+        fresh = _cli(root, cache, "--no-cache", *args)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+        return proc
+
+    def replayed(proc: subprocess.CompletedProcess, *args: str) -> bool:
+        again = _replay(root, cache, *args)
+        assert again.returncode == proc.returncode and again.stdout == proc.stdout
+        assert [line for line in again.stderr.splitlines() if not line.startswith("import time:")] == proc.stderr.splitlines()
+        mods = _imported(again)
+        return not [m for m in mods if m.startswith(("astack_lint.cli", "astack_lint.engine", "libcst"))]
+
+    first = settled_run()
+    assert "AXS302" in first.stdout and first.returncode == 1
+    assert list((cache / "runs").glob("*.snap"))
+    assert replayed(first)
+    assert replayed(first)
+    # other arguments: another record
+    quiet = settled_run("--quiet")
+    assert replayed(quiet, "--quiet") and replayed(first)
+
+    # an edit (same size): the same command now runs in full, and gives the new findings
+    (root / "main.py").write_text(MAIN.replace("db=Depends(get_db)", "db=Depends(get_dx)"))
+    edited = _replay(root, cache)
+    assert "astack_lint.engine" in _imported(edited) and "AXS302" not in edited.stdout
+    (root / "main.py").write_text(MAIN)
+    assert replayed(settled_run())
+    # a new file
+    (root / "other.py").write_text(MAIN.replace("deps import get_db", "other import get_db") + "\n" + DEPS)
+    added = _replay(root, cache)
+    assert "astack_lint.engine" in _imported(added) and "other.py" in added.stdout
+    (root / "other.py").unlink()
+    assert replayed(settled_run())
+    # the config
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n\n[tool.astack-lint]\nignore = ["AXS302"]\n')
+    configured = _replay(root, cache)
+    assert "astack_lint.engine" in _imported(configured) and "AXS302" not in configured.stdout
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    assert replayed(settled_run())
+    # a pin in a requirements file outside the project, included with -r
+    (tmp_path / "shared" / "base.txt").write_text("fastapi==0.100.0\n")
+    pinned = _replay(root, cache)
+    assert "astack_lint.engine" in _imported(pinned) and "AXS302" not in pinned.stdout
+
+
+def test_a_command_is_not_recorded_while_its_inputs_are_fresh(tmp_path):
+    """A second change within the same mtime tick would go unseen: nothing younger than two
+    seconds is trusted, and --fix/--no-cache runs are never recorded."""
+    root = tmp_path / "p"
+    root.mkdir()
+    _project(root)
+    cache = tmp_path / "cache"
+    _cli(root, cache, command=True)
+    assert not list((cache / "runs").glob("*.snap"))  # just written: too fresh
+    _age(root)
+    _cli(root, cache, "--no-cache", command=True)
+    _cli(root, cache, "--diff", command=True)
+    assert not list((cache / "runs").glob("*.snap"))
+    _cli(root, cache, command=True)
+    assert len(list((cache / "runs").glob("*.snap"))) == 1
+
+
+def test_a_command_record_watches_every_name_the_linter_looks_for():
+    """snapshot.py keeps its own list of names (it must not import the engine): it covers the root
+    markers, the config file, the lock files and requirements files."""
+    from astack_lint import snapshot
+    from astack_lint.engine import ROOT_MARKERS
+    from astack_lint.releases import LOCK_FILES
+
+    for name in set(ROOT_MARKERS) | set(LOCK_FILES) | {"pyproject.toml", "pylock.web.toml"}:
+        assert snapshot._above(name), name
+    for name in set(LOCK_FILES) | {"pyproject.toml", "setup.cfg", "requirements-dev.txt", "app.py", "requirements"}:
+        assert snapshot._watched(name), name
