@@ -701,13 +701,16 @@ def endpoints_reaching(project: Project) -> Dict[Tuple[str, str], List[Tuple[End
     if key in project._memo:
         return project._memo[key]  # type: ignore[return-value]
     table: Dict[Tuple[str, str], List[Tuple[Endpoint, Reached]]] = {}
+    present: Dict[Tuple[str, str], Set[int]] = {}  # ids of the endpoint functions in each entry
     for e in app_model(project).all_endpoints():
         if e.kind != "http":
             continue
         for r in reached_from(project, e.facts, e.fn):
-            entry = table.setdefault((r.facts.path, r.fn.qualname), [])
-            if all(x[0].fn is not e.fn for x in entry):
-                entry.append((e, r))
+            k = (r.facts.path, r.fn.qualname)
+            ids = present.setdefault(k, set())
+            if id(e.fn) not in ids:
+                ids.add(id(e.fn))
+                table.setdefault(k, []).append((e, r))
     project._memo[key] = table
     return table
 
@@ -717,10 +720,12 @@ def endpoints_running(project: Project, facts: FileFacts, scope: str) -> List[Tu
     table = endpoints_reaching(project)
     parts = scope.split(".") if scope else []
     out: List[Tuple[Endpoint, Reached]] = []
+    ids: Set[int] = set()
     for i in range(len(parts), 0, -1):
         q = ".".join(parts[:i])
         if q in facts.functions:
             for item in table.get((facts.path, q), ()):
-                if all(x[0].fn is not item[0].fn for x in out):
+                if id(item[0].fn) not in ids:
+                    ids.add(id(item[0].fn))
                     out.append(item)
     return out
