@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 MAX_EXPR_DEPTH = 24
 

@@ -16,11 +16,12 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from . import __version__
 from .results import Finding, Fix, LintError
+from .snapshot import write_text  # noqa: F401 (the report's writer: output.write_text)
 
 if TYPE_CHECKING:
     from .rule import Rule
@@ -501,16 +502,6 @@ def render(
     if fmt == "github":
         return format_github(findings, repository_root(cwd), errors)
     return format_text(findings, cwd=cwd, color=color, show_source=show_source)
-
-
-def write_text(stream: TextIO, text: str) -> None:
-    """Write, replacing what the stream's encoding cannot hold rather than failing."""
-    try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-    stream.flush()
 
 
 def write_file(path: str, text: str) -> None:

@@ -157,14 +157,13 @@ def replay(argv: List[str]) -> Optional[int]:
         out, err, status = data["out"], data["err"], int(data["status"])
     except Exception:  # no record, unreadable, from another version
         return None
-    _write(sys.stdout, out)
-    _write(sys.stderr, err)
+    write_text(sys.stdout, out)
+    write_text(sys.stderr, err)
     return status
 
 
-def _write(stream: Any, text: str) -> None:
-    if not text:
-        return
+def write_text(stream: Any, text: str) -> None:
+    """Write, replacing what the stream's encoding cannot hold rather than failing."""
     try:
         stream.write(text)
     except UnicodeEncodeError:

@@ -4,7 +4,7 @@ tests/test_core_facts.py runs both over every fixture and over tricky snippets."
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
