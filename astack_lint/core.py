@@ -111,34 +111,9 @@ class _Collector:
         if isinstance(node, ast.Tuple):
             if self._parenthesized(node, line, col):
                 return self._after_paren(line, col)
-            if node.elts and self.text.char(line, col) != "(":
-                # ``(f"..."), x``: ast may start at the first item inside its parentheses; LibCST
-                # starts at them
-                return self._before_parens(line, col)
         elif isinstance(node, ast.GeneratorExp) and self.text.char(line, col) == "(":
             return self._after_paren(line, col)
         return line, col
-
-    def _before_parens(self, line: int, col: int) -> Tuple[int, int]:
-        """The outermost ``(`` that opens right before (line, col), blanks and line breaks between."""
-        best = (line, col)
-        while True:
-            text = self.text.line(line)
-            c = col - 1
-            while c >= 0 and text[c] in " \t\f":
-                c -= 1
-            if c >= 0:
-                if text[c] != "(":
-                    return best
-                best = (line, c)
-                col = c
-            elif line > 1 and not self.text.line(line - 1).endswith("\\"):
-                line -= 1
-                col = len(self.text.line(line))
-                if "#" in self.text.line(line):
-                    return best  # a comment: not worth reading backwards through
-            else:
-                return best
 
     def _after_paren(self, line: int, col: int) -> Tuple[int, int]:
         """The first token after the ``(`` at (line, col): blanks, comments and line breaks skipped."""

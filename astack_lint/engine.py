@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from _ast import PyCF_ONLY_AST  # not ``ast``: a replayed run never needs that module
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .noqa import NoqaMap
 from .options import DEFAULT_EXCLUDE_DIRS, Settings
-from .snapshot import note_dir
 from .results import Finding, LintError, LintResult  # noqa: F401 (LintError, LintResult: importable from here)
+from .snapshot import note_dir
 from .source import Source, SourceError, content_digest, read_bytes, read_source
 
 if TYPE_CHECKING:  # imported where used: a warm run that replays a cached result never loads LibCST
@@ -232,54 +233,50 @@ def _analyse(path: str, source: Source) -> FileFacts:
         raise AnalysisError("too deeply nested to analyse") from None
 
 
-class _deep_recursion:
-    """Raise the recursion limit to RECURSION_LIMIT for a while (in a thread with a large stack)."""
-
-    def __enter__(self) -> None:
-        self.old = sys.getrecursionlimit()
-        if self.old < RECURSION_LIMIT:
-            sys.setrecursionlimit(RECURSION_LIMIT)
-
-    def __exit__(self, *exc: Any) -> None:
-        sys.setrecursionlimit(self.old)
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """The recursion limit at RECURSION_LIMIT for a while (in a thread with a large stack)."""
+    old = sys.getrecursionlimit()
+    if old < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _rule_data(path: str, source: Source) -> Dict[str, Any]:
-    with _deep_recursion():
-        return _collect_rule_data(path, source)
-
-
-def _collect_rule_data(path: str, source: Source) -> Dict[str, Any]:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
     from .facts import FileContext, FileFacts, ScopeTracker
 
-    try:
-        module = cst.parse_module(source.text)
-    except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:  # the latter: two bare excepts
-        raise _syntax_error(path, source.text, exc) from None
-    except RecursionError:
-        raise AnalysisError("too deeply nested to parse") from None
-    ctx = FileContext(FileFacts(path), module)
-    visitors: List[Any] = [ScopeTracker(ctx)]
-    rule_visitors = []
-    for rule in all_rules():
-        if rule.collector is not None:
-            v = rule.collector(ctx)
-            rule_visitors.append((rule.code, v))
-            visitors.append(v)
-    try:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
-    except RecursionError:
-        raise AnalysisError("too deeply nested to analyse") from None
-    except Exception as exc:
-        # LibCST's position metadata turns a RecursionError into a KeyError (whose str() is the
-        # repr of a node: the whole deep tree)
-        if _from_recursion(exc):
+    with _deep_recursion():
+        try:
+            module = cst.parse_module(source.text)
+        except (cst.ParserSyntaxError, cst.CSTValidationError) as exc:  # the latter: two bare excepts
+            raise _syntax_error(path, source.text, exc) from None
+        except RecursionError:
+            raise AnalysisError("too deeply nested to parse") from None
+        ctx = FileContext(FileFacts(path), module)
+        visitors: List[Any] = [ScopeTracker(ctx)]
+        rule_visitors = []
+        for rule in all_rules():
+            if rule.collector is not None:
+                v = rule.collector(ctx)
+                rule_visitors.append((rule.code, v))
+                visitors.append(v)
+        try:
+            MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
+        except RecursionError:
             raise AnalysisError("too deeply nested to analyse") from None
-        raise
-    return {code: v.data for code, v in rule_visitors}
+        except Exception as exc:
+            # LibCST's position metadata turns a RecursionError into a KeyError (whose str() is the
+            # repr of a node: the whole deep tree)
+            if _from_recursion(exc):
+                raise AnalysisError("too deeply nested to analyse") from None
+            raise
+        return {code: v.data for code, v in rule_visitors}
 
 
 def _from_recursion(exc: BaseException) -> bool:
