@@ -1,6 +1,6 @@
 import sys
 
-from .snapshot import main
+from .cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

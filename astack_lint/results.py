@@ -1,9 +1,10 @@
-"""What a run produces: findings (with their fixes) and errors. Plain data, light to import:
-a warm run that replays a cached result imports this and not LibCST."""
+"""What a run produces: findings (with their fixes), errors, and what it read. Plain data, light
+to import: a warm run that replays a cached result imports this and not LibCST."""
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+import os
+from typing import List, NamedTuple, Optional, Sequence, Set, Tuple
 
 
 class Edit(NamedTuple):
@@ -46,8 +47,46 @@ class LintError(NamedTuple):
         return f"{display_path}: {kind}: {self.message}"
 
 
+class ReadLog:
+    """What a run read besides the Python files it lints, filled by the code that reads: the
+    directories it walked or looked in, and every other file it opened or looked for by name (a
+    config file, lock and requirements files, an environment's site-packages). The whole-command
+    replay (``cache/replay.py``) watches exactly these."""
+
+    def __init__(self) -> None:
+        self.dirs: Set[str] = set()
+        self.files: Set[str] = set()
+
+    def dir(self, path: str) -> None:
+        self.dirs.add(os.path.abspath(path))
+
+    def file(self, path: str) -> None:
+        self.files.add(os.path.abspath(path))
+
+
 class LintResult(NamedTuple):
     findings: List[Finding]
     errors: List[LintError]
     files: int  # files linted
     warnings: Sequence[LintError] = ()  # e.g. a directory with no Python files (exit code unchanged)
+
+
+class AnalysisError(Exception):
+    """A file that cannot be analysed: a syntax error (CPython's verdict), too deep to parse, ..."""
+
+    def __init__(self, message: str, line: Optional[int] = None, col: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+def describe_exception(exc: BaseException, limit: int = 200) -> str:
+    """One short line for an unexpected exception: its str() may be huge, span lines, or fail."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # a RecursionError from a deep repr, or anything else
+        text = ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

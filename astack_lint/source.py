@@ -1,12 +1,16 @@
-"""Reading source files the way Python does: PEP 263 coding cookie, UTF-8 BOM."""
+"""Source files as Python reads them (PEP 263 coding cookie, UTF-8 BOM), positions in their text as
+LibCST counts them, and writing text safely."""
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import io
 import os
+import re
 import stat
 import tokenize
-from typing import NamedTuple
+from typing import Any, List, NamedTuple, Tuple
 
 
 class SourceError(Exception):
@@ -95,9 +99,8 @@ def read_source(path: str) -> Source:
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory, renamed into
     place: readers see the old file or the new one, never half of one (the last writer wins)."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    tmp = os.path.join(os.path.dirname(path) or ".", f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -112,6 +115,90 @@ def write_atomic(path: str, data: bytes) -> None:
 
 def content_digest(raw: bytes) -> str:
     """What identifies a file's content in the caches (the facts store, run records, fixes)."""
-    import hashlib
-
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def write_text(stream: Any, text: str) -> None:
+    """Write to a text stream, replacing what its encoding cannot hold rather than failing."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# positions in a text, as LibCST counts them, and edits between them
+
+NEWLINE = re.compile(r"\r\n?|\n")
+Pos = Tuple[int, int]
+
+
+class SourceLines:
+    """A text split into lines as LibCST numbers them: ``content(n)`` without the line ending,
+    ``ending(n)`` the ending itself ("" on a last line without one)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: List[int] = [0]
+        self.ends: List[int] = []  # offset of each line's ending
+        for m in NEWLINE.finditer(text):
+            self.ends.append(m.start())
+            self.starts.append(m.end())
+        self.ends.append(len(text))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def content(self, n: int) -> str:
+        if not 1 <= n <= len(self.starts):
+            return ""
+        return self.text[self.starts[n - 1] : self.ends[n - 1]]
+
+    def ending(self, n: int) -> str:
+        if not 1 <= n <= len(self.starts):
+            return ""
+        nxt = self.starts[n] if n < len(self.starts) else len(self.text)
+        return self.text[self.ends[n - 1] : nxt]
+
+    def offset(self, pos: Pos) -> int:
+        """The offset of (line, col); raises ValueError for a position outside the text."""
+        line, col = pos
+        if not 1 <= line <= len(self.starts) or col < 0:
+            raise ValueError(f"no position {pos} in the text")
+        off = self.starts[line - 1] + col
+        if off > self.ends[line - 1]:
+            raise ValueError(f"no position {pos} in the text")
+        return off
+
+    def position(self, offset: int) -> Pos:
+        """(line, col) of an offset."""
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i + 1, offset - self.starts[i]
+
+    def slice(self, start: Pos, end: Pos) -> str:
+        return self.text[self.offset(start) : self.offset(end)]
+
+
+def _conflict(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
+    """Two spans (start, end) conflict when they overlap or start at the same place (then the
+    order of the two edits would be arbitrary)."""
+    return a[0] == b[0] or (a[0] < b[1] and b[0] < a[1])
+
+
+def spans_conflict(spans: List[Tuple[int, int]]) -> bool:
+    spans = sorted(spans)
+    return any(_conflict(spans[i], spans[i + 1]) for i in range(len(spans) - 1))
+
+
+def apply_edits(text: str, edits: Tuple[Any, ...]) -> str:
+    """The text with the edits (``results.Edit``) applied (ValueError if one is outside the text
+    or two conflict)."""
+    lines = SourceLines(text)
+    spans = [(lines.offset(e.start), lines.offset(e.end), e.text) for e in edits]
+    if any(s > e for s, e, _t in spans) or spans_conflict([(s, e) for s, e, _t in spans]):
+        raise ValueError("edits conflict")
+    for s, e, t in sorted(spans, reverse=True):
+        text = text[:s] + t + text[e:]
+    return text

@@ -81,9 +81,9 @@ def project(tmp_path: Path):
 
 def codes_in(root: Path, *paths: str, **options) -> List[Tuple[str, int, str]]:
     """Lint with the library: [(path relative to root, line, code)]."""
-    from astack_lint import Settings, lint_paths
+    from astack_lint.api import Settings, lint_paths
 
-    result = lint_paths([str(root / p) for p in (paths or ("",))], Settings(options, base_dir=str(root)))
+    result = lint_paths([str(root / p) for p in (paths or ("",))], Settings.from_values(options, base_dir=str(root)))
     return [(os.path.relpath(f.path, root), f.line, f.code) for f in result.findings]
 
 

@@ -1,4 +1,4 @@
-"""The reference for core.py: the LibCST collector that built the core facts before they were
+"""The reference for model/collect.py: the LibCST collector that built the core facts before they were
 taken from CPython's ``ast`` (kept here only to check that both agree, position for position).
 tests/test_core_facts.py runs both over every fixture and over tricky snippets."""
 
@@ -9,20 +9,17 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from astack_lint.facts import (
+from astack_lint.cst.visitors import FastBatchable, FileContext, Summarizer, dotted_name
+from astack_lint.model.facts import (
     Binding,
     CallFact,
     ClassFact,
     Expr,
-    FastBatchable,
-    FileContext,
     FileFacts,
     FunctionFact,
     ImportFact,
     Param,
     SubscriptAssign,
-    Summarizer,
-    dotted_name,
 )
 
 

@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 from astack_lint import __version__
-from astack_lint.options import Settings
-from astack_lint.rules import all_rules
+from astack_lint.config.options import Settings
+from astack_lint.rules.registry import all_rules
 
 from .conftest import REPO, run, run_cli, run_flake8
 
@@ -116,7 +116,7 @@ CODES = sorted({r.code for r in all_rules()} | {"AXS100", "AXS199", "AXS999"})
 def test_selection_matches_flake8_decision_engine():
     mismatches = []
     for select, ignore, ext_sel, ext_ign in itertools.product(SELECTS, IGNORES, EXTEND_SELECTS, EXTEND_IGNORES):
-        settings = Settings({"select": select, "ignore": ignore, "extend_select": ext_sel, "extend_ignore": ext_ign})
+        settings = Settings.from_values({"select": select, "ignore": ignore, "extend_select": ext_sel, "extend_ignore": ext_ign})
         for code in CODES:
             ours = settings.is_selected(code)
             theirs = _flake8_decides(code, select, ignore, ext_sel, ext_ign)

@@ -1,4 +1,4 @@
-"""The core facts come from CPython's ``ast`` (core.py); rule collectors join their LibCST records
+"""The core facts come from CPython's ``ast`` (model/collect.py); rule collectors join their LibCST records
 with them by position, so both must agree: every fact, every position, in the same order, as the
 LibCST reference collector (tests/reference_core.py) gives them."""
 
@@ -11,8 +11,8 @@ from typing import Any, List
 
 import pytest
 
-from astack_lint.core import collect
-from astack_lint.facts import FileFacts
+from astack_lint.model.collect import collect
+from astack_lint.model.facts import FileFacts
 from astack_lint.source import read_source
 
 from .reference_core import reference_facts

@@ -1,11 +1,12 @@
-"""depmodel: which functions are FastAPI dependencies, with which scope, and the option
+"""model/dependencies.py: which functions are FastAPI dependencies, with which scope, and the option
 ``dependency-functions`` for libraries whose dependencies are used in another repository."""
 
 from __future__ import annotations
 
-from astack_lint import Settings
-from astack_lint.depmodel import dependency_of_param, dependency_uses, is_dependency
-from astack_lint.engine import Store, build_project
+from astack_lint.api import Settings
+from astack_lint.engine.run import build_project
+from astack_lint.engine.store import Store
+from astack_lint.model.dependencies import dependency_of_param, dependency_uses, is_dependency
 
 from .conftest import codes_in
 
@@ -104,7 +105,7 @@ def test_dependency_functions_option_marks_library_dependencies(project):
         assert codes_in(root, dependency_functions=[pattern]) == [("mylib/deps.py", 4, "AXS302")]
     p = _project(root)
     facts = p.facts_for(str(root / "mylib" / "deps.py"))  # it does not mention FastAPI: loaded on demand
-    assert is_dependency(p, Settings({"dependency_functions": ["mylib.*"]}), facts, facts.functions["get_session"])
+    assert is_dependency(p, Settings.from_values({"dependency_functions": ["mylib.*"]}), facts, facts.functions["get_session"])
     assert not is_dependency(p, Settings(), facts, facts.functions["get_session"])
 
 

@@ -14,8 +14,9 @@ import sys
 import pytest
 
 from astack_lint import docgen
-from astack_lint.docs import SECTION_ORDER, full_doc, rule_json, rule_markdown, sections
-from astack_lint.rules import all_rules
+from astack_lint.report import docs
+from astack_lint.report.docs import SECTION_ORDER, full_doc, rule_json, rule_markdown, sections
+from astack_lint.rules.registry import all_rules
 
 from .conftest import FIXTURES, REPO
 
@@ -59,8 +60,8 @@ def test_no_docs_for_rules_that_do_not_exist():
 
 def test_readme_rule_table_is_current():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert docgen.TABLE_START in readme and docgen.TABLE_END in readme
-    assert docgen.readme_with_table(readme, RULES) == readme, f"README.md's rule table is stale: {REGENERATE}"
+    assert docs.TABLE_START in readme and docs.TABLE_END in readme
+    assert docs.readme_with_table(readme, RULES) == readme, f"README.md's rule table is stale: {REGENERATE}"
     for rule in RULES:
         assert f"[{rule.code}](docs/rules/{rule.code}.md)" in readme
 
@@ -74,13 +75,13 @@ def test_docgen_writes_then_check_passes(tmp_path):
     assert docgen.main(["--root", str(root), "--check"]) == 1
     assert docgen.main(["--root", str(root)]) == 0
     assert not (root / "docs" / "rules" / "AXS999.md").exists()
-    assert docgen.problems(str(root)) == []
+    assert docs.problems(str(root)) == []
     assert docgen.main(["--root", str(root), "--check"]) == 0
     page = root / "docs" / "rules" / f"{RULES[0].code}.md"
     page.write_text(page.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
-    assert docgen.problems(str(root)) == [f"docs/rules/{RULES[0].code}.md differs from the rule's docstring"]
+    assert docs.problems(str(root)) == [f"docs/rules/{RULES[0].code}.md differs from the rule's docstring"]
     (root / "README.md").write_text("# no markers\n")
-    assert any("markers" in p for p in docgen.problems(str(root)))
+    assert any("markers" in p for p in docs.problems(str(root)))
 
 
 def test_rule_command_text():

@@ -22,9 +22,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from astack_lint import Settings, lint_paths
-from astack_lint import fixes as fixes_mod
-from astack_lint.fixes import fix_paths
+from astack_lint.api import Settings, fix_paths, lint_paths
+from astack_lint.engine import fix as fixes_mod
 
 from .conftest import FIXTURES, run_cli
 from .proofs.harness import load
@@ -56,12 +55,12 @@ def new_project(tmp_path: Path, files: dict, **kw) -> Path:
 
 
 def fix(root: Path, *paths: str, unsafe: bool = True, **options):
-    settings = Settings(dict(options, no_cache=True), base_dir=str(root))
+    settings = Settings.from_values(dict(options, no_cache=True), base_dir=str(root))
     return fix_paths([str(root / p) for p in (paths or ("",))], settings, unsafe=unsafe)
 
 
 def findings(root: Path, *paths: str, **options):
-    settings = Settings(dict(options, no_cache=True), base_dir=str(root))
+    settings = Settings.from_values(dict(options, no_cache=True), base_dir=str(root))
     return lint_paths([str(root / p) for p in (paths or ("",))], settings)
 
 
@@ -350,7 +349,7 @@ def test_fix_options_are_command_line_only(tmp_path):
 
 
 def test_flake8_never_fixes():
-    from astack_lint.options import CLI_ONLY, OPTIONS
+    from astack_lint.config.options import CLI_ONLY, OPTIONS
 
     assert {o.name for o in OPTIONS if o.plugin} & set(CLI_ONLY) == set()
 
@@ -741,7 +740,7 @@ def test_fixed_axs301_proof_app_passes_the_proof(tmp_path):
 
 
 def test_apply_fixes_takes_the_first_of_overlapping_fixes():
-    from astack_lint.rule import Edit, Finding, Fix
+    from astack_lint.results import Edit, Finding, Fix
 
     def finding(code, *edits):
         return Finding(code, "m", "x.py", 1, 0, fix=Fix(tuple(edits), "safe"))

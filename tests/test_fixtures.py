@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from astack_lint import Settings, lint_paths
-from astack_lint.options import load_settings
-from astack_lint.rules import all_rules
+from astack_lint.api import Settings, lint_paths
+from astack_lint.config.files import load_settings
+from astack_lint.rules.registry import all_rules
 
 from .conftest import FIXTURES, REPO, expectations, parse_output, run_cli, run_flake8
 
@@ -115,25 +115,25 @@ def test_a_project_that_never_names_the_framework_is_not_parsed(tmp_path, monkey
     """No file names fastapi or starlette: nothing can resolve to their symbols, so no rule that
     needs them parses a file or runs (a Django site costs a syntax check per file), and the
     findings are those of a full analysis (ASTACK_LINT_NO_PREFILTER): none."""
-    from astack_lint.engine import Store
+    from astack_lint.engine.store import Store
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'site'\n")
     (tmp_path / "app.py").write_text(LOOKALIKES)
     (tmp_path / "mylib").mkdir()
     (tmp_path / "mylib" / "__init__.py").write_text("")
     (tmp_path / "mylib" / "web.py").write_text("class App: pass\nclass Middleware: pass\n")
-    store = Store(Settings({"no_cache": True}))
-    quick = lint_paths([str(tmp_path)], Settings({"no_cache": True}), store)
+    store = Store(Settings.from_values({"no_cache": True}))
+    quick = lint_paths([str(tmp_path)], Settings.from_values({"no_cache": True}), store)
     assert quick.files == 3 and not quick.findings and not quick.errors
     assert not [p for p, e in store.entries.items() if e.parsed]
     monkeypatch.setenv("ASTACK_LINT_NO_PREFILTER", "1")
-    full = lint_paths([str(tmp_path)], Settings({"no_cache": True}))
+    full = lint_paths([str(tmp_path)], Settings.from_values({"no_cache": True}))
     assert full.findings == quick.findings and full.files == quick.files
     # one mention anywhere in the project, and the rules run
     (tmp_path / "mylib" / "web.py").write_text("from fastapi import BackgroundTasks, UploadFile\nclass App: pass\n")
     monkeypatch.delenv("ASTACK_LINT_NO_PREFILTER")
-    store = Store(Settings({"no_cache": True}))
-    lint_paths([str(tmp_path)], Settings({"no_cache": True}), store)
+    store = Store(Settings.from_values({"no_cache": True}))
+    lint_paths([str(tmp_path)], Settings.from_values({"no_cache": True}), store)
     assert [p for p, e in store.entries.items() if e.parsed]
 
 
@@ -164,12 +164,12 @@ def read(db=Depends(get_db)):
 def test_rule_data_is_collected_only_where_a_rule_reads_it(tmp_path):
     """The model comes from CPython's ast; LibCST parses a file only when a rule reads its rule data
     (here: the module with a yield dependency, not the one whose generator is no dependency)."""
-    from astack_lint.engine import Store
+    from astack_lint.engine.store import Store
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'svc'\n")
     (tmp_path / "app.py").write_text(LAZY_APP)
     (tmp_path / "gen.py").write_text(LAZY_APP.replace("@app.get", "@app.post").replace("Depends(get_db)", "None"))
-    settings = Settings({"no_cache": True, "fastapi_version": "0.110.0"})
+    settings = Settings.from_values({"no_cache": True, "fastapi_version": "0.110.0"})
     store = Store(settings)
     result = lint_paths([str(tmp_path)], settings, store)
     assert [(os.path.basename(f.path), f.code) for f in result.findings] == [("app.py", "AXS302")]

@@ -32,7 +32,7 @@ import libcst as cst  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from astack_lint import Settings, lint_paths  # noqa: E402
+from astack_lint.api import Settings, lint_paths  # noqa: E402
 
 from .conftest import REPO  # noqa: E402
 
@@ -174,7 +174,7 @@ def _lint(root: str, jobs: int = 1) -> Tuple[List[Row], List[str]]:
     printed."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        result = lint_paths([root], Settings({"no_cache": True, "jobs": jobs}, base_dir=root))
+        result = lint_paths([root], Settings.from_values({"no_cache": True, "jobs": jobs}, base_dir=root))
     assert "internal error" not in err.getvalue(), err.getvalue()
     messages = [e.message for e in result.errors]
     assert not [m for m in messages if "internal error" in m], messages
@@ -339,12 +339,12 @@ class _Options:
 @FUZZ
 @given(source=fastapi_program())
 def test_every_fix_parses_and_a_second_fix_changes_nothing(source):
-    from astack_lint.fixes import fix_paths
+    from astack_lint.api import fix_paths
 
     hypothesis.assume(_compiles(source))  # e.g. 'return None' drawn into an async generator
     with _tree([source]) as root:
         path = os.path.join(root, "mod0.py")
-        settings_ = Settings({"no_cache": True, "jobs": 1}, base_dir=root)
+        settings_ = Settings.from_values({"no_cache": True, "jobs": 1}, base_dir=root)
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             first = fix_paths([root], settings_, unsafe=True, write=True)

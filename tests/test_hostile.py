@@ -18,7 +18,9 @@ from typing import List
 
 import pytest
 
-from astack_lint import Settings, engine, lint_paths
+from astack_lint.api import Settings, lint_paths
+from astack_lint.engine import run as engine_run
+from astack_lint.engine import store as engine_store
 from astack_lint.source import MAX_FILE_BYTES
 
 from .conftest import run_cli
@@ -263,7 +265,7 @@ def test_flake8_plugin_internal_error_is_one_short_line(tmp_path, capsys, monkey
 
 
 def _lint_in_process(root: Path, capsys, monkeypatch, *args: str):
-    from astack_lint.cli import main
+    from astack_lint.cli.lint import main
 
     monkeypatch.chdir(root)
     rc = main(["--quiet", "--no-cache", *args])
@@ -272,19 +274,19 @@ def _lint_in_process(root: Path, capsys, monkeypatch, *args: str):
 
 
 def _after_discovery(monkeypatch, action):
-    real = engine.discover
+    real = engine_run.discover
 
     def discover(*a, **k):
         found = real(*a, **k)
         action()
         return found
 
-    monkeypatch.setattr(engine, "discover", discover)
+    monkeypatch.setattr(engine_run, "discover", discover)
 
 
 def _before_parsing(monkeypatch, action):
     """Between the scan (stat, read, digest) and the parse (read again)."""
-    real = engine.Store.parse_many
+    real = engine_store.Store.parse_many
     done = []
 
     def parse_many(self, paths, jobs=1):
@@ -293,7 +295,7 @@ def _before_parsing(monkeypatch, action):
             action()
         return real(self, paths, jobs)
 
-    monkeypatch.setattr(engine.Store, "parse_many", parse_many)
+    monkeypatch.setattr(engine_store.Store, "parse_many", parse_many)
 
 
 def _fifo(path: Path) -> None:
@@ -437,7 +439,7 @@ def test_library_reports_every_hostile_file_and_lints_the_rest(tmp_path):
         os.mkfifo(str(root / "pipe.py"))
     (root / "deep.py").write_bytes(DEEP["blocks-200"])
     (root / "ok.py").write_bytes(POSITIVE)
-    result = lint_paths([str(root)], Settings({"no_cache": True}, base_dir=str(root)))
+    result = lint_paths([str(root)], Settings.from_values({"no_cache": True}, base_dir=str(root)))
     assert sorted(os.path.basename(f.path) for f in result.findings) == ["ok.py", "pos.py"]
     bad = sorted(os.path.basename(e.path) for e in result.errors)
     assert bad == sorted(["deep.py"] + (["pipe.py"] if hasattr(os, "mkfifo") else [])), result.errors
@@ -484,7 +486,7 @@ def test_odd_input_gets_cpythons_verdict(tmp_path, monkeypatch, name, prefilter)
         accepted = True
     except (SyntaxError, ValueError):
         accepted = False
-    result = lint_paths([str(root)], Settings({"no_cache": True, "jobs": 1}, base_dir=str(root)))
+    result = lint_paths([str(root)], Settings.from_values({"no_cache": True, "jobs": 1}, base_dir=str(root)))
     assert [os.path.basename(f.path) for f in result.findings] == ["pos.py"]
     if accepted:
         assert result.errors == [] and result.files == 2, result.errors

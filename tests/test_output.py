@@ -18,8 +18,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from astack_lint import LintError, Settings, lint_paths
-from astack_lint.output import (
+from astack_lint.api import LintError, Settings, lint_paths
+from astack_lint.report.formats import (
     escape_data,
     escape_property,
     format_github,
@@ -33,8 +33,8 @@ from astack_lint.output import (
     summary_line,
     use_color,
 )
-from astack_lint.rule import Edit, Finding, Fix
-from astack_lint.rules import all_rules
+from astack_lint.results import Edit, Finding, Fix
+from astack_lint.rules.registry import all_rules
 
 from .conftest import FIXTURES, REPO, expectations
 
@@ -150,7 +150,7 @@ def test_json_shape(odd_tree):
 
 
 def test_json_rule_urls_point_at_checked_in_docs():
-    from astack_lint.docs import DOCS_BASE_URL, rule_url
+    from astack_lint.report.docs import DOCS_BASE_URL, rule_url
 
     for rule in all_rules():
         assert rule_url(rule.code) == f"{DOCS_BASE_URL}{rule.code}.md"

@@ -1,4 +1,4 @@
-"""Release resolution (astack_lint/releases.py): every source, ranges, monorepos, and release-aware rules
+"""Release resolution (astack_lint/releases/): every source, ranges, monorepos, and release-aware rules
 end to end."""
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from typing import Dict
 
 import pytest
 
-from astack_lint import Settings, lint_paths
-from astack_lint.options import ConfigError, OPTIONS_BY_NAME, coerce
-from astack_lint.releases import Affected, for_path, from_answer, poetry_constraint
+from astack_lint.api import Settings, lint_paths
+from astack_lint.config.options import OPTIONS_BY_NAME, ConfigError
+from astack_lint.config.values import coerce
+from astack_lint.releases.affected import Affected
+from astack_lint.releases.resolve import Resolver
+from astack_lint.releases.versions import from_answer, poetry_constraint
 
 from .conftest import run_cli
 
@@ -31,9 +34,10 @@ def releases(root: Path, file: str = "app.py", **options):
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_text("")
-    from astack_lint.engine import find_root
+    from astack_lint.engine.discover import find_root
 
-    return for_path(str(path), find_root(str(path)), Settings(options, base_dir=str(root)) if options else None)
+    settings = Settings.from_values(options, base_dir=str(root))
+    return Resolver(settings.fastapi_version, settings.starlette_version).for_path(str(path), find_root(str(path)))
 
 
 def vs(possible) -> list:

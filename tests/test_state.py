@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import List
 
 from astack_lint import __version__
-
 
 APP = """\
 from fastapi import Depends, FastAPI
@@ -46,9 +46,9 @@ def _project(root: Path, fastapi: str = "fastapi>=0.100") -> Path:
     return root
 
 
-# the CLI itself, not the command (snapshot.main): these tests are about the caches it uses, and a
+# the CLI itself, not the command (cli/main.py): these tests are about the caches it uses, and a
 # whole-command replay (tested below) would answer before them
-CLI = "import sys; from astack_lint.cli import main; sys.exit(main())"
+CLI = "import sys; from astack_lint.cli.lint import main; sys.exit(main())"
 
 
 def _cli(root: Path, cache: Path, *args: str, command: bool = False) -> subprocess.CompletedProcess:
@@ -74,7 +74,7 @@ def test_truncated_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
     first = _cli(root, cache)
     assert (first.returncode, first.stdout) == (fresh.returncode, fresh.stdout)
     [entry] = _cache_files(cache)
-    [record] = sorted(cache.rglob("*.run"))  # the whole run's result (runcache.py)
+    [record] = sorted(cache.rglob("*.run"))  # the whole run's result (cache/runs.py)
     assert f"v{__version__}-" in entry.parent.name  # the key holds the tool version (and the code's digest)
     good = entry.read_bytes()
     good_record = record.read_bytes()
@@ -170,8 +170,8 @@ def test_pinned_release_changes_findings_on_a_cached_run(tmp_path):
 
 
 def test_cache_directory_name_holds_version_and_code(tmp_path):
-    from astack_lint.cache import FORMAT, DiskCache
-    from astack_lint.runcache import tool_key
+    from astack_lint.cache.facts import FORMAT, DiskCache
+    from astack_lint.cache.keys import tool_key
 
     d = DiskCache(str(tmp_path))
     assert os.path.basename(d.directory) == f"v{__version__}-f{FORMAT}-{tool_key()}"
@@ -200,7 +200,7 @@ def index(db=Depends(get_db)):
 
 
 def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_recomputes(tmp_path):
-    """runcache.py: the record is used only while every file of the project, the releases and the
+    """cache/runs.py: the record is used only while every file of the project, the releases and the
     options are as they were; replaying it imports no LibCST and no rule."""
     root = tmp_path / "p"
     root.mkdir()
@@ -222,7 +222,7 @@ def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_
     assert replay.stdout == first.stdout
     imported = [line.rsplit("|", 1)[-1].strip() for line in replay.stderr.splitlines() if "|" in line]
     assert "astack_lint.engine" in imported
-    assert not [m for m in imported if m.startswith("libcst") or m.startswith("astack_lint.rules")], imported
+    assert not [m for m in imported if m.startswith("libcst") or re.match(r"astack_lint\.rules\.axs\d{3}$", m)], imported
 
     # the same content with a new mtime (a checkout, a touch): still the same result
     st = os.stat(root / "main.py")
@@ -246,7 +246,7 @@ def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_
 
 def _age(*tops: Path, seconds: int = 30) -> None:
     """Every file and directory under these, and they themselves, ``seconds`` old: a whole-command
-    record is only written when its inputs are older than two seconds (snapshot.RACY_NS)."""
+    record is only written when its inputs are older than two seconds (cache/replay.py's RACY_NS)."""
     import time
 
     when = time.time() - seconds
@@ -266,8 +266,8 @@ def _imported(proc: subprocess.CompletedProcess) -> List[str]:
 
 
 def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(tmp_path):
-    """snapshot.py: the same command in an unchanged tree prints the recorded output and status,
-    importing nothing of the linter but snapshot.py; any change to an input it watched (a file, a
+    """cache/replay.py: the same command in an unchanged tree prints the recorded output and status,
+    importing nothing of the linter but the entry point and the replay; any change to an input it watched (a file, a
     new file, the config, a requirements file included from outside the project) is a full run."""
     root = tmp_path / "p"
     root.mkdir()
@@ -292,7 +292,7 @@ def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(
         assert again.returncode == proc.returncode and again.stdout == proc.stdout
         assert [line for line in again.stderr.splitlines() if not line.startswith("import time:")] == proc.stderr.splitlines()
         mods = _imported(again)
-        return not [m for m in mods if m.startswith(("astack_lint.cli", "astack_lint.engine", "libcst"))]
+        return not [m for m in mods if m.startswith(("astack_lint.cli.lint", "astack_lint.engine", "libcst"))]
 
     first = settled_run()
     assert "AXS302" in first.stdout and first.returncode == 1
@@ -345,11 +345,10 @@ def test_a_command_is_not_recorded_while_its_inputs_are_fresh(tmp_path):
 
 
 def test_a_command_record_watches_every_name_the_linter_looks_for():
-    """snapshot.py keeps its own list of names (it must not import the engine): it covers the root
+    """cache/replay.py watches the names layout.py gives (it must not import the engine): the root
     markers, the config file, the lock files and requirements files."""
-    from astack_lint import snapshot
-    from astack_lint.engine import ROOT_MARKERS
-    from astack_lint.releases import LOCK_FILES
+    from astack_lint.cache import replay as snapshot
+    from astack_lint.layout import LOCK_FILES, ROOT_MARKERS
 
     for name in set(ROOT_MARKERS) | set(LOCK_FILES) | {"pyproject.toml", "pylock.web.toml"}:
         assert snapshot._above(name), name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List
 
-from astack_lint import Settings, lint_paths
+from astack_lint.api import Settings, lint_paths
 
 
 def _lint(root: Path, files: Dict[str, str]) -> List[str]:
@@ -13,7 +13,7 @@ def _lint(root: Path, files: Dict[str, str]) -> List[str]:
         p = root / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
-    result = lint_paths([str(root)], Settings({"no_cache": True, "jobs": 1}, base_dir=str(root)))
+    result = lint_paths([str(root)], Settings.from_values({"no_cache": True, "jobs": 1}, base_dir=str(root)))
     assert result.errors == []
     return [f"{Path(f.path).relative_to(root).as_posix()}:{f.line} {f.code}" for f in result.findings]
 

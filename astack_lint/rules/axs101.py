@@ -69,9 +69,12 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from ..appmodel import middleware_registrations
-from ..edits import NodeText, project_text, remove_arg
-from ..rule import Affected, CheckContext, Fix, Rule, RuleCollector
+from ..cst.edits import NodeText, remove_arg
+from ..cst.visitors import RuleCollector
+from ..model.apps import middleware_registrations
+from ..releases.affected import Affected
+from ..results import Fix
+from .api import CheckContext, Rule
 
 _NAMES = ("add_middleware", "Middleware", "AsyncExitStackMiddleware")
 
@@ -229,7 +232,7 @@ def _key_is_private(ctx: CheckContext, key: str) -> bool:
         return False
     pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
     for path in sorted(project.known_paths):
-        text = project_text(path)
+        text = project.source_text(path)
         if text is None:
             return False
         if key not in text or not pattern.search(text):

@@ -49,8 +49,9 @@ from typing import List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
-from ..facts import dotted_name
-from ..rule import Affected, CheckContext, Rule, RuleCollector
+from ..cst.visitors import RuleCollector, dotted_name
+from ..releases.affected import Affected
+from .api import CheckContext, Rule
 
 MODULE = "fastapi.middleware.asyncexitstack"
 PARENT, _, LEAF = MODULE.rpartition(".")

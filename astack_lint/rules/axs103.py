@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from typing import Optional, Set, Tuple
 
-from ..appmodel import (
+from ..model.apps import (
     _constructor_calls,
     _contains,
     _decorator_dependencies,
@@ -69,10 +69,11 @@ from ..appmodel import (
     node_of,
     seq_items,
 )
-from ..facts import Expr, FileFacts, FunctionFact
-from ..project import ObjRef, Project
-from ..rule import Affected, CheckContext, Rule
-from ..symbols import DEFAULT_STACK_NAMES
+from ..model.facts import Expr, FileFacts, FunctionFact
+from ..model.project import ObjRef, Project
+from ..model.symbols import DEFAULT_STACK_NAMES
+from ..releases.affected import Affected
+from .api import CheckContext, Rule
 
 ROUTER_KINDS = ("APIRouter", "FastAPI.router")
 _FORM_PARAMS = tuple(f"fastapi.{m}{n}" for m in ("", "param_functions.", "params.") for n in ("File", "Form"))

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..facts import Summarizer
-from ..rule import CheckContext, Rule, RuleCollector
-from ..symbols import INTERNAL_SCOPE_KEYS
+from ..cst.visitors import RuleCollector, Summarizer
+from ..model.symbols import INTERNAL_SCOPE_KEYS
+from .api import CheckContext, Rule
 
 
 class Collector(RuleCollector):

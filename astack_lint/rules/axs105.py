@@ -46,16 +46,18 @@ is left for your other linters.
 
 from __future__ import annotations
 
-import libcst as cst
-
 from typing import Optional, Set
 
-from ..appmodel import _receiver, middleware_registrations
-from ..edits import NodeText, unwrap_call
-from ..facts import Expr, FileFacts
-from ..project import Project
-from ..rule import CheckContext, Fix, Rule, RuleCollector
-from ..symbols import symbol_of
+import libcst as cst
+
+from ..cst.edits import NodeText, unwrap_call
+from ..cst.visitors import RuleCollector
+from ..model.apps import _receiver, middleware_registrations
+from ..model.facts import Expr, FileFacts
+from ..model.project import Project
+from ..model.symbols import symbol_of
+from ..results import Fix
+from .api import CheckContext, Rule
 
 APP_CLASSES = ("FastAPI", "Starlette")
 

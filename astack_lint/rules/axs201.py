@@ -74,8 +74,8 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from ..appmodel import Endpoint, Reached, app_model, describe_middleware, endpoints_running, is_base_http, task_uses
-from ..rule import CheckContext, Rule
+from ..model.apps import Endpoint, Reached, app_model, describe_middleware, endpoints_running, is_base_http, task_uses
+from .api import CheckContext, Rule
 
 
 class BaseHTTPMiddlewareWithBackgroundTasks(Rule):

@@ -57,8 +57,16 @@ from __future__ import annotations
 
 from typing import List
 
-from ..appmodel import MiddlewareReg, app_model, describe_middleware, endpoints_running, is_base_http, param_has_type, param_of
-from ..rule import CheckContext, Rule
+from ..model.apps import (
+    MiddlewareReg,
+    app_model,
+    describe_middleware,
+    endpoints_running,
+    is_base_http,
+    param_has_type,
+    param_of,
+)
+from .api import CheckContext, Rule
 
 
 class IsDisconnectedBehindBaseHTTPMiddleware(Rule):

@@ -80,11 +80,10 @@ that is for you to write.
 
 from __future__ import annotations
 
-from ..depmodel import wants_generator_file
-
-from ..flow import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
-from ..reraise import ReraiseFixCollector, reraise_fix
-from ..rule import CheckContext, Rule
+from ..cst.reraise import ReraiseFixCollector, reraise_fix
+from ..model.dependencies import wants_generator_file
+from .api import CheckContext, Rule
+from .generators import CANCEL_ASYNC, SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
 
 
 class Collector(ReraiseFixCollector):

@@ -74,11 +74,10 @@ that is for you to write.
 
 from __future__ import annotations
 
-from ..depmodel import wants_generator_file
-
-from ..flow import SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
-from ..reraise import ReraiseFixCollector, reraise_fix
-from ..rule import CheckContext, Rule
+from ..cst.reraise import ReraiseFixCollector, reraise_fix
+from ..model.dependencies import wants_generator_file
+from .api import CheckContext, Rule
+from .generators import SWALLOW_FUNCTION, SWALLOW_REQUEST, swallow_rows, swallowing_handlers
 
 
 def _type_text(expr) -> str:

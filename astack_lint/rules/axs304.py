@@ -38,10 +38,10 @@ No automatic fix: raising and yielding `None` mean different things.
 
 from __future__ import annotations
 
-from ..depmodel import wants_generator_file
-
-from ..flow import FlowCollector, by_position, generator_dependencies, live
-from ..rule import CheckContext, Rule
+from ..cst.flow import FlowCollector
+from ..model.dependencies import wants_generator_file
+from .api import CheckContext, Rule
+from .generators import by_position, generator_dependencies, live
 
 
 class Collector(FlowCollector):

@@ -43,10 +43,11 @@ No automatic fix.
 
 from __future__ import annotations
 
-from ..depmodel import wants_generator_file
-
-from ..flow import FlowCollector, by_position, generator_dependencies, live
-from ..rule import Affected, CheckContext, Rule
+from ..cst.flow import FlowCollector
+from ..model.dependencies import wants_generator_file
+from ..releases.affected import Affected
+from .api import CheckContext, Rule
+from .generators import by_position, generator_dependencies, live
 
 _UNSEEN = "the client already has its response and never sees this error, it is only logged"
 

@@ -61,7 +61,8 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..appmodel import (
+from ..cst.visitors import RuleCollector
+from ..model.apps import (
     _callee_receiver,
     annotation_symbols,
     app_model,
@@ -70,9 +71,9 @@ from ..appmodel import (
     is_task_value,
     param_of,
 )
-from ..depmodel import dependency_of_param, is_dependency
-from ..facts import Expr, FunctionFact
-from ..rule import CheckContext, Rule, RuleCollector
+from ..model.dependencies import dependency_of_param, is_dependency
+from ..model.facts import Expr, FunctionFact
+from .api import CheckContext, Rule
 
 _MAX_ARG_DEPTH = 4
 

@@ -42,9 +42,18 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Set, Tuple
 
-from ..appmodel import Reached, TaskUse, app_model, injected_tasks_param, is_response_call, is_task_value, reached_from, task_uses
-from ..facts import Expr, FunctionFact
-from ..rule import CheckContext, Rule
+from ..model.apps import (
+    Reached,
+    TaskUse,
+    app_model,
+    injected_tasks_param,
+    is_response_call,
+    is_task_value,
+    reached_from,
+    task_uses,
+)
+from ..model.facts import Expr, FunctionFact
+from .api import CheckContext, Rule
 
 
 class InjectedBackgroundTasksDropped(Rule):

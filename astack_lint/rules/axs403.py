@@ -48,10 +48,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..appmodel import app_constructors, node_of
-from ..facts import CallFact, Expr, FileFacts
-from ..project import Project
-from ..rule import CheckContext, Rule
+from ..model.apps import app_constructors, node_of
+from ..model.facts import CallFact, Expr, FileFacts
+from ..model.project import Project
+from .api import CheckContext, Rule
 
 
 class OnEventWithLifespan(Rule):

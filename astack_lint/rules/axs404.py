@@ -45,8 +45,7 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Set, Tuple
 
-from ..affected import symptoms_text
-from ..appmodel import (
+from ..model.apps import (
     SERVING_KINDS,
     _callee_receiver,
     _function_of,
@@ -59,10 +58,11 @@ from ..appmodel import (
     reached_from,
     seq_items,
 )
-from ..depmodel import resolve_callable
-from ..facts import CallFact, Expr, FileFacts, FunctionFact
-from ..project import Project
-from ..rule import CheckContext, Rule
+from ..model.dependencies import resolve_callable
+from ..model.facts import CallFact, Expr, FileFacts, FunctionFact
+from ..model.project import Project
+from ..releases.affected import symptoms_text
+from .api import CheckContext, Rule
 
 _CALL_DEPTH = 2
 

@@ -30,9 +30,9 @@ def write_project(root: Path, files: Dict[str, str]) -> Path:
 
 def lint(root: Path, *paths: str, **options) -> List[Tuple[str, int, str]]:
     """[(path relative to root, line, code)] as the library reports them."""
-    from astack_lint import Settings, lint_paths
+    from astack_lint.api import Settings, lint_paths
 
-    result = lint_paths([str(root / p) for p in (paths or ("",))], Settings(options, base_dir=str(root)))
+    result = lint_paths([str(root / p) for p in (paths or ("",))], Settings.from_values(options, base_dir=str(root)))
     assert not result.errors, result.errors
     return [(os.path.relpath(f.path, root).replace(os.sep, "/"), f.line, f.code) for f in result.findings]
 

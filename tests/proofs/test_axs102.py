@@ -84,7 +84,7 @@ def test_affected_release_cannot_import_it(proof_project, pinned):  # noqa: F811
     _pin(proof_project, "0.110.0")
     [(path, line, code)] = lint(proof_project, "app.py")
     assert (path, line, code) == ("app.py", 2, "AXS102")
-    from astack_lint import Settings, lint_paths
+    from astack_lint.api import Settings, lint_paths
 
     [finding] = lint_paths([str(proof_project / "app.py")], Settings(base_dir=str(proof_project))).findings
     assert "requirements.txt pins fastapi 0.110.0, where FastAPI had removed it" in finding.message

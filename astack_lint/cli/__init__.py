@@ -1,0 +1,1 @@
+"""The command line: the entry point with its replay (main.py), linting and fixing (lint.py), ``rule``, ``--show-settings``."""

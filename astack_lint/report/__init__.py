@@ -1,0 +1,1 @@
+"""The reports: text, JSON, SARIF, GitHub annotations, statistics; the rule docs."""
