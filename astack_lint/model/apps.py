@@ -1,7 +1,7 @@
 """Derived views of the project model about apps: middleware registrations, what an app serves.
 
 Built from the generic facts (calls, bindings) through the project's name resolution; memoized on
-the project.
+the project (``memo.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 from .dependencies import dependency_of_param, depends_symbol, resolve_callable
 from .facts import CallFact, Expr, FileFacts, FunctionFact, Param
+from .memo import empty_dict, memoized
 from .project import ObjRef, Project
 
 
@@ -42,10 +43,8 @@ def _first(call: Expr, keyword: str) -> Tuple[Optional[Expr], tuple, tuple]:
     return call.kwarg(keyword), call.args, kwargs
 
 
+@memoized()
 def middleware_registrations(project: Project) -> List[MiddlewareReg]:
-    key = ("appmodel", "middleware")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     regs: List[MiddlewareReg] = []
     for facts, c in project.calls_named("add_middleware"):
         callee = c.call.value
@@ -60,7 +59,6 @@ def middleware_registrations(project: Project) -> List[MiddlewareReg]:
             continue
         cls, rest, kwargs = _first(c.call, "cls")
         regs.append(MiddlewareReg(facts, c.scope, "Middleware", c.call, cls, rest, kwargs, _list_owner(project, facts, c)))
-    project._memo[key] = regs
     return regs
 
 
@@ -84,16 +82,14 @@ def _list_owner(project: Project, facts: FileFacts, c: CallFact) -> Set[ObjRef]:
     return out
 
 
+@memoized()
 def _constructor_calls(project: Project) -> List[Tuple[FileFacts, CallFact]]:
-    key = ("appmodel", "ctors")
-    if key not in project._memo:
-        found = []
-        for f, c in project.iter_calls():
-            if c.call.kwarg("middleware") is not None or c.call.kwarg("routes") is not None:
-                if project.objects(f, c.scope, c.call):
-                    found.append((f, c))
-        project._memo[key] = found
-    return project._memo[key]  # type: ignore[return-value]
+    found = []
+    for f, c in project.iter_calls():
+        if c.call.kwarg("middleware") is not None or c.call.kwarg("routes") is not None:
+            if project.objects(f, c.scope, c.call):
+                found.append((f, c))
+    return found
 
 
 def _contains(project: Project, facts: FileFacts, scope: str, container: Expr, needle: Expr, depth: int = 0) -> bool:
@@ -212,13 +208,10 @@ class AppModel:
         return sorted(out, key=lambda e: (e.facts.path, e.fn.line, e.line))
 
 
+@memoized(guard=empty_dict)
 def lifespan_aliases(project: Project) -> Dict[ObjRef, ObjRef]:
     """The first parameter of an app's lifespan function is that app: ``("param", lifespan, "app")``
     refs (which the project model gives a parameter nobody in the project calls) -> the app node."""
-    key = ("appmodel", "lifespan-aliases")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    project._memo[key] = {}
     out: Dict[ObjRef, ObjRef] = {}
     for f, c, o in app_constructors(project):
         lifespan = c.call.kwarg("lifespan")
@@ -230,7 +223,6 @@ def lifespan_aliases(project: Project) -> Dict[ObjRef, ObjRef]:
                 ref_key = ("param", project.qualify(lf, lfn.qualname), firsts[0].name)
                 for kind in SERVING_KINDS:
                     out.setdefault(ObjRef(kind, ref_key), node_of(o))
-    project._memo[key] = out
     return out
 
 
@@ -270,12 +262,10 @@ def _function_of(project: Project, facts: FileFacts, scope: str, expr: Optional[
     return project.function(project.resolve_name(facts, scope, expr.value))
 
 
+@memoized()
 def app_constructors(project: Project) -> List[Tuple[FileFacts, CallFact, ObjRef]]:
     """Every call that constructs an app or router (FastAPI, Starlette, APIRouter, Router and
     project subclasses of them), with the object it makes."""
-    key = ("appmodel", "app-ctors")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     names = set(_CTOR_NAMES)
     for f in project.files.values():
         for cls in f.classes.values():
@@ -287,16 +277,13 @@ def app_constructors(project: Project) -> List[Tuple[FileFacts, CallFact, ObjRef
             for o in project.objects(f, c.scope, c.call):
                 if o.key == (f.path, c.call.line, c.call.col):
                     found.append((f, c, o))
-    project._memo[key] = found
     return found
 
 
-def app_model(project: Project) -> AppModel:
-    key = ("appmodel", "model")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    model = AppModel()
-    project._memo[key] = model  # cycle guard: partial model while building
+@memoized(seed=AppModel)  # cycle guard: the partial model while building
+def app_model(project: Project, model: AppModel) -> AppModel:
+    """Apps and routers, what they include and mount, their endpoints and middleware. Called as
+    ``app_model(project)``: ``model`` is the memo's seed, filled here."""
     for f, c, o in app_constructors(project):
         model.ctors.setdefault(node_of(o), (f, c))
 
@@ -393,13 +380,11 @@ def _route_items(project, model, facts, scope, expr, owners, add_child, add_endp
         add_endpoint(owners, facts, _function_of(project, facts, scope, _arg(expr, 1, "endpoint")), kind, expr)
 
 
+@memoized()
 def app_middleware(project: Project) -> List[MiddlewareReg]:
     """Every middleware registration, with the app it is on: ``middleware_registrations`` plus the
     ``http`` decorator (``@app.middleware("http")`` and ``app.middleware("http")(f)``, how="http")
     and a BaseHTTPMiddleware subclass wrapping an app (``Timing(app)``, how="wrap")."""
-    key = ("appmodel", "app-middleware")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     regs: List[MiddlewareReg] = list(middleware_registrations(project))
     for f, c in project.calls_named("middleware"):
         name, recv = _callee_receiver(c.call)
@@ -424,7 +409,6 @@ def app_middleware(project: Project) -> List[MiddlewareReg]:
             targets = {o for o in project.objects(f, c.scope, app) if o.kind in SERVING_KINDS}
             if targets:
                 regs.append(MiddlewareReg(f, c.scope, "wrap", c.call, c.call.value, c.call.args[1:], c.call.kwargs, targets))
-    project._memo[key] = regs
     return regs
 
 
@@ -556,13 +540,11 @@ def _decorator_dependencies(project: Project, facts: FileFacts, fn: FunctionFact
     return out
 
 
+@memoized(key=lambda facts, fn: (facts.path, fn.qualname))
 def calls_within(project: Project, facts: FileFacts, fn: FunctionFact) -> List[CallFact]:
     """The calls in ``fn``'s body, nested functions included."""
-    key = ("appmodel", "calls-within", facts.path, fn.qualname)
-    if key not in project._memo:
-        prefix = fn.qualname + "."
-        project._memo[key] = [c for c in facts.calls if (c.scope == fn.qualname or c.scope.startswith(prefix)) and c.decorates != fn.qualname]
-    return project._memo[key]  # type: ignore[return-value]
+    prefix = fn.qualname + "."
+    return [c for c in facts.calls if (c.scope == fn.qualname or c.scope.startswith(prefix)) and c.decorates != fn.qualname]
 
 
 class Reached(NamedTuple):
@@ -571,13 +553,11 @@ class Reached(NamedTuple):
     how: str  # "endpoint" | "dependency" | "call"
 
 
+@memoized(key=lambda facts, fn, max_depth=4: (facts.path, fn.qualname, max_depth))
 def reached_from(project: Project, facts: FileFacts, fn: FunctionFact, max_depth: int = 4) -> List[Reached]:
     """``fn`` (an endpoint) and the project functions a request to it runs: its dependencies
     (transitively: FastAPI runs them) and the functions they call by name, up to ``max_depth``
     calls deep. A function reached by a call does not run its ``Depends`` defaults."""
-    key = ("appmodel", "reached", facts.path, fn.qualname, max_depth)
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     out = [Reached(facts, fn, "endpoint")]
     seen = {(facts.path, fn.qualname)}
     todo = [(facts, fn, True, 0)]  # (facts, function, run by FastAPI, call depth)
@@ -599,7 +579,6 @@ def reached_from(project: Project, facts: FileFacts, fn: FunctionFact, max_depth
                 seen.add((tf.path, tfn.qualname))
                 out.append(Reached(tf, tfn, how))
                 todo.append((tf, tfn, how == "dependency", depth + (how == "call")))
-    project._memo[key] = out
     return out
 
 
@@ -651,13 +630,11 @@ def is_response_call(project: Project, facts: FileFacts, scope: str, expr: Optio
     return project.subclasses_symbol(project.resolve(facts, scope, expr.value), ("Response", "StreamingResponse"))
 
 
+@memoized()
 def task_uses(project: Project) -> List[TaskUse]:
     """Every place in the project that schedules a background task for a response: ``add_task`` on
     an injected ``BackgroundTasks`` parameter, a response constructed with ``background=`` a task,
     ``resp.background = task`` on a response the code constructed."""
-    key = ("appmodel", "task-uses")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     uses: List[TaskUse] = []
     for f, c in project.calls_named("add_task"):
         name, recv = _callee_receiver(c.call)
@@ -680,7 +657,6 @@ def task_uses(project: Project) -> List[TaskUse]:
                 if is_task_value(project, f, b.scope, b.value):
                     uses.append(TaskUse(f, b.scope, ".background =", b.line, b.col, injected_tasks_param(project, f, b.scope, b.value), None))
     uses.sort(key=lambda u: (u.facts.path, u.line, u.col))
-    project._memo[key] = uses
     return uses
 
 
@@ -694,12 +670,10 @@ def enclosing_function(facts: FileFacts, scope: str) -> Optional[FunctionFact]:
     return None
 
 
+@memoized()
 def endpoints_reaching(project: Project) -> Dict[Tuple[str, str], List[Tuple[Endpoint, Reached]]]:
     """(path, function qualname) -> the HTTP endpoints that run that function (itself, as a
     dependency, or by calling it)."""
-    key = ("appmodel", "endpoints-reaching")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     table: Dict[Tuple[str, str], List[Tuple[Endpoint, Reached]]] = {}
     present: Dict[Tuple[str, str], Set[int]] = {}  # ids of the endpoint functions in each entry
     for e in app_model(project).all_endpoints():
@@ -711,7 +685,6 @@ def endpoints_reaching(project: Project) -> Dict[Tuple[str, str], List[Tuple[End
             if id(e.fn) not in ids:
                 ids.add(id(e.fn))
                 table.setdefault(k, []).append((e, r))
-    project._memo[key] = table
     return table
 
 

@@ -9,7 +9,7 @@ default, inside ``Annotated[T, Depends(f)]`` (also through a type alias bound el
 ``Depends(functools.partial(f, ...))`` is ``f``. The option ``dependency-functions`` (glob patterns of
 qualified names) marks more functions, for libraries whose dependencies are used elsewhere.
 
-Everything here is memoized on ``project._memo``.
+Everything here is memoized on the project (``memo.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from .facts import Expr, FileFacts, FunctionFact, Param
+from .memo import empty_list, memoized, none
 from .project import Project
 
 DEP_SYMBOLS = ("Depends", "Security")
@@ -72,18 +73,18 @@ def resolve_callable(project: Project, facts: FileFacts, scope: str, expr: Optio
     """The project functions a dependency expression calls when FastAPI calls it."""
     if expr is None or _depth > _MAX_DEPTH:
         return []
-    key = ("depmodel", "callable", facts.path, scope, expr)
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    project._memo[key] = []  # cycle guard
-    out = _resolve_callable(project, facts, scope, expr, _depth + 1)
+    return _unique_callables(project, facts, scope, expr, _depth)
+
+
+@memoized(key=lambda facts, scope, expr, depth: (facts.path, scope, expr), guard=empty_list)
+def _unique_callables(project: Project, facts: FileFacts, scope: str, expr: Expr, depth: int) -> List[Target]:
+    out = _resolve_callable(project, facts, scope, expr, depth + 1)
     seen: Set[Tuple[str, str]] = set()
     unique = []
     for f, fn in out:
         if (f.path, fn.qualname) not in seen:
             seen.add((f.path, fn.qualname))
             unique.append((f, fn))
-    project._memo[key] = unique
     return unique
 
 
@@ -224,14 +225,10 @@ def _is_overrides(expr: Optional[Expr]) -> bool:
     return expr.kind == "attr" and expr.args == ("dependency_overrides",)
 
 
-def dependency_uses(project: Project) -> Dict[str, List[DepUse]]:
+@memoized(seed=dict)  # re-entrancy guard: the table being built
+def dependency_uses(project: Project, uses: Dict[str, List[DepUse]]) -> Dict[str, List[DepUse]]:
     """Qualified function id (``project.qualify(facts, fn.qualname)``) -> the places that make it a
-    dependency."""
-    key = ("depmodel", "uses")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    uses: Dict[str, List[DepUse]] = {}
-    project._memo[key] = uses  # re-entrancy guard: empty while building
+    dependency. Called as ``dependency_uses(project)``: ``uses`` is the memo's seed, filled here."""
 
     def add(targets: Iterable[Target], use: DepUse) -> None:
         for f, fn in targets:
@@ -336,16 +333,13 @@ def _annotated_dependency(
     return None
 
 
+@memoized(key=lambda facts, fn, param: (facts.path, fn.qualname, param.name), guard=none)
 def dependency_of_param(
     project: Project, facts: FileFacts, fn: FunctionFact, param: Param
 ) -> Optional[Tuple[FileFacts, FunctionFact, str]]:
     """The dependency function an endpoint's (or dependency's) parameter receives its value from,
     with the scope ("request" / "function"): ``x = Depends(f)``, ``x: Annotated[T, Depends(f)]``,
     ``x: SessionDep``. None when the parameter is not a dependency or its function is unknown."""
-    key = ("depmodel", "param", facts.path, fn.qualname, param.name)
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    project._memo[key] = None
     result = None
     where: Optional[Tuple[FileFacts, str, Optional[Expr], Expr]] = None
     if depends_symbol(project, facts, fn.qualname, param.default):
@@ -366,7 +360,6 @@ def dependency_of_param(
         if targets:
             tf, tfn = targets[0]
             result = (tf, tfn, _call_scope(project, f, scope, call))
-    project._memo[key] = result
     return result
 
 

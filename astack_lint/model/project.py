@@ -11,6 +11,7 @@ import os
 from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .facts import Binding, CallFact, ClassFact, Expr, FileFacts, FunctionFact, ImportFact, Param
+from .memo import empty_set, memoized, none
 from .symbols import SYMBOLS, symbol_of
 
 _BUILTINS = frozenset(dir(builtins))
@@ -78,7 +79,7 @@ class Project:
         self._calls_by_tail: Dict[str, List[Tuple[FileFacts, CallFact]]] = {}
         for f in self.files.values():
             self._index_file(f)
-        self._memo: Dict[tuple, object] = {}
+        self.memo: Dict[tuple, object] = {}  # answers of the model's questions (memo.py)
         # set by the engine when no file of the project names FastAPI or Starlette
         self.framework_free = False
 
@@ -266,14 +267,9 @@ class Project:
         """Follow re-exports and aliases until the name is where it is defined."""
         if not qname:
             return qname
-        key = ("canon", qname)
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[return-value]
-        self._memo[key] = qname  # cycle guard
-        result = self._canonical(qname, _hops)
-        self._memo[key] = result
-        return result
+        return self._canonical(qname, _hops)
 
+    @memoized(key=lambda qname, hops: qname, guard=lambda qname, hops: qname)
     def _canonical(self, qname: str, hops: int) -> Optional[str]:
         if hops > _MAX_HOPS:
             return qname
@@ -303,17 +299,9 @@ class Project:
                     return self.canonical(f"{target}.{tail}" if tail else target, hops + 1)
         return f"{mod}.{rest}"
 
+    @memoized(key=lambda facts, scope, dotted: (facts.path, scope, dotted), guard=none)
     def resolve_name(self, facts: FileFacts, scope: str, dotted: str) -> Optional[str]:
         """The qualified name a dotted name used in ``scope`` of ``facts`` refers to."""
-        key = ("name", facts.path, scope, dotted)
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[return-value]
-        self._memo[key] = None  # cycle guard
-        result = self._resolve_name(facts, scope, dotted)
-        self._memo[key] = result
-        return result
-
-    def _resolve_name(self, facts: FileFacts, scope: str, dotted: str) -> Optional[str]:
         head, _, rest = dotted.partition(".")
         mod = self.primary[facts.path]
 
@@ -424,14 +412,9 @@ class Project:
         """The tracked objects (apps, routers, ...) an expression can evaluate to."""
         if expr is None or _depth > 12:
             return set()
-        key = ("obj", facts.path, scope, expr)
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[return-value]
-        self._memo[key] = set()
-        out = self._objects(facts, scope, expr, _depth)
-        self._memo[key] = out
-        return out
+        return self._objects(facts, scope, expr, _depth)
 
+    @memoized(key=lambda facts, scope, expr, depth: (facts.path, scope, expr), guard=empty_set)
     def _objects(self, facts: FileFacts, scope: str, expr: Expr, depth: int) -> Set[ObjRef]:
         d = depth + 1
         if expr.kind == "await":
@@ -592,14 +575,14 @@ class Project:
     def _import_aliases(self, name: str) -> Set[str]:
         """The other local names ``from m import name as other`` binds anywhere in the project."""
         key = ("import-aliases", len(self.files))
-        table = self._memo.get(key)
+        table = self.memo.get(key)
         if table is None:
             table = {}
             for f in list(self.files.values()):
                 for imp in f.imports:
                     if imp.name and imp.local != imp.name and imp.local != "*":
                         table.setdefault(imp.name.rsplit(".", 1)[-1], set()).add(imp.local)
-            self._memo[key] = table
+            self.memo[key] = table
         return table.get(name, set())  # type: ignore[union-attr]
 
     def _constructed_kind(self, callee: Optional[str]) -> Optional[str]:

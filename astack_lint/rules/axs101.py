@@ -72,6 +72,9 @@ import libcst as cst
 from ..cst.edits import NodeText, remove_arg
 from ..cst.visitors import RuleCollector
 from ..model.apps import middleware_registrations
+from ..model.facts import Expr, FileFacts
+from ..model.memo import false, memoized
+from ..model.project import Project
 from ..releases.affected import Affected
 from ..results import Fix
 from .api import CheckContext, Rule
@@ -171,30 +174,27 @@ class CustomExitStackName(Rule):
     def _fix(self, ctx: CheckContext, arg, name: str) -> Optional[Fix]:
         data = ctx.data
         rec = data.get((arg.line, arg.col)) if isinstance(data, dict) and arg.kind == "str" else None
-        if not rec or not rec[0] or rec[1] is None or not _key_is_private(ctx, name):
+        if not rec or not rec[0] or rec[1] is None or not _key_is_private(ctx.project, name):
             return None
         return Fix(tuple(rec[0]), "safe", "drop context_name")
 
 
-def _stack_name_args(ctx: CheckContext) -> List[Tuple[object, object]]:
+@memoized()
+def _stack_name_args(project: Project) -> List[Tuple[FileFacts, Expr]]:
     """(facts, value Expr) of every context_name given to FastAPI's AsyncExitStackMiddleware in
     the project (registrations and direct wrapping)."""
-    project = ctx.project
-    key = ("AXS101", "name-args")
-    if key not in project._memo:
-        out = []
-        for reg in middleware_registrations(project):
-            if project.symbol(reg.facts, reg.scope, reg.cls) == "AsyncExitStackMiddleware":
-                out.append((reg.facts, reg.arg("context_name", 0)))
-        for f in project.files.values():
-            for c in f.calls:
-                if project.callee_symbol(f, c.scope, c.call) == "AsyncExitStackMiddleware":
-                    arg = c.call.kwarg("context_name")
-                    if arg is None and len(c.call.args) > 1 and c.call.args[1].kind != "star":
-                        arg = c.call.args[1]
-                    out.append((f, arg))
-        project._memo[key] = [(f, a) for f, a in out if a is not None]
-    return project._memo[key]  # type: ignore[return-value]
+    out = []
+    for reg in middleware_registrations(project):
+        if project.symbol(reg.facts, reg.scope, reg.cls) == "AsyncExitStackMiddleware":
+            out.append((reg.facts, reg.arg("context_name", 0)))
+    for f in project.files.values():
+        for c in f.calls:
+            if project.callee_symbol(f, c.scope, c.call) == "AsyncExitStackMiddleware":
+                arg = c.call.kwarg("context_name")
+                if arg is None and len(c.call.args) > 1 and c.call.args[1].kind != "star":
+                    arg = c.call.args[1]
+                out.append((f, arg))
+    return [(f, a) for f, a in out if a is not None]
 
 
 _STRING_TOKENS = tuple(
@@ -211,17 +211,13 @@ def _string_tokens(text: str) -> List[Tuple[Tuple[int, int], str]]:
     ]
 
 
-def _key_is_private(ctx: CheckContext, key: str) -> bool:
+@memoized(guard=false)
+def _key_is_private(project: Project, key: str) -> bool:
     """Is every string literal of the project's Python files that holds ``key`` (as a word) one of
     the literals given as ``context_name`` to FastAPI's AsyncExitStackMiddleware? (Then no code
     can read the stack stored under it, and dropping the argument is safe.)"""
-    project = ctx.project
-    memo = ("AXS101", "private", key)
-    if memo in project._memo:
-        return project._memo[memo]  # type: ignore[return-value]
-    project._memo[memo] = False
     allowed: Dict[str, List[tuple]] = {}
-    for f, arg in _stack_name_args(ctx):
+    for f, arg in _stack_name_args(project):
         if arg.kind == "str" and arg.value == key:
             data = f.rule_data.get("AXS101")
             rec = data.get((arg.line, arg.col)) if isinstance(data, dict) else None
@@ -245,5 +241,4 @@ def _key_is_private(ctx: CheckContext, key: str) -> bool:
         for start, value in strings:
             if pattern.search(value) and start not in starts:
                 return False
-    project._memo[memo] = True
     return True

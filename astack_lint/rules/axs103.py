@@ -70,6 +70,7 @@ from ..model.apps import (
     seq_items,
 )
 from ..model.facts import Expr, FileFacts, FunctionFact
+from ..model.memo import false, memoized
 from ..model.project import ObjRef, Project
 from ..model.symbols import DEFAULT_STACK_NAMES
 from ..releases.affected import Affected
@@ -159,11 +160,8 @@ def _owners(project: Project, facts: FileFacts, mount: Expr) -> Set[ObjRef]:
     return out
 
 
+@memoized(guard=false)
 def _mounted_in_fastapi(project: Project, app: ObjRef) -> bool:
-    key = ("AXS103", "in-fastapi", app)
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    project._memo[key] = False
     result = False
     for f, c in project.calls_named("mount"):
         target = c.call.kwarg("app") or (c.call.args[1] if len(c.call.args) > 1 else None)
@@ -176,7 +174,6 @@ def _mounted_in_fastapi(project: Project, app: ObjRef) -> bool:
         if target is not None and app in project.objects(f, c.scope, target):
             if any(o.kind == "FastAPI" or (o.kind == "Starlette" and _mounted_in_fastapi(project, o)) for o in _owners(project, f, c.call)):
                 result = True
-    project._memo[key] = result
     return result
 
 

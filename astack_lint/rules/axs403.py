@@ -46,11 +46,12 @@ No automatic fix: the handler's code has to move into the lifespan function.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 from ..model.apps import app_constructors, node_of
 from ..model.facts import CallFact, Expr, FileFacts
-from ..model.project import Project
+from ..model.memo import memoized
+from ..model.project import ObjRef, Project
 from .api import CheckContext, Rule
 
 
@@ -62,7 +63,7 @@ class OnEventWithLifespan(Rule):
 
     def check(self, ctx: CheckContext) -> None:
         project, facts = ctx.project, ctx.facts
-        with_lifespan = self._apps_with_lifespan(project)
+        with_lifespan = _apps_with_lifespan(project)
         if not with_lifespan:
             return
         for c in facts.calls:
@@ -89,17 +90,15 @@ class OnEventWithLifespan(Rule):
                 f"code into the lifespan function, {where} its yield",
             )
 
-    @staticmethod
-    def _apps_with_lifespan(project: Project):
-        key = ("AXS403", "lifespan-apps")
-        if key in project._memo:
-            return project._memo[key]
-        out = {}
-        for f, c, o in app_constructors(project):
-            if o.kind == "FastAPI" and _is_set(project, f, c, c.call.kwarg("lifespan")):
-                out.setdefault(node_of(o), (f, c))
-        project._memo[key] = out
-        return out
+
+@memoized()
+def _apps_with_lifespan(project: Project) -> Dict[ObjRef, Tuple[FileFacts, CallFact]]:
+    """The FastAPI apps constructed with a ``lifespan=`` that is set, with their constructor call."""
+    out: Dict[ObjRef, Tuple[FileFacts, CallFact]] = {}
+    for f, c, o in app_constructors(project):
+        if o.kind == "FastAPI" and _is_set(project, f, c, c.call.kwarg("lifespan")):
+            out.setdefault(node_of(o), (f, c))
+    return out
 
 
 def _is_set(project: Project, facts: FileFacts, c: CallFact, value: Optional[Expr], depth: int = 0) -> bool:

@@ -60,6 +60,7 @@ from ..model.apps import (
 )
 from ..model.dependencies import resolve_callable
 from ..model.facts import CallFact, Expr, FileFacts, FunctionFact
+from ..model.memo import memoized
 from ..model.project import Project
 from ..releases.affected import symptoms_text
 from .api import CheckContext, Rule
@@ -97,10 +98,8 @@ class MiddlewareAfterStart(Rule):
             )
 
 
+@memoized()
 def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str]]]:
-    key = ("AXS404", "findings")
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
     out: Dict[str, List[Tuple[CallFact, str]]] = {}
     seen: Set[Tuple[str, int, int]] = set()
     for context in _contexts(project):
@@ -118,7 +117,6 @@ def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str]]]:
                 seen.add(spot)
                 where = context.what if fn is context.fn else f"{fn.name}(), run by {context.what}"
                 out.setdefault(f.path, []).append((c, where))
-    project._memo[key] = out
     return out
 
 

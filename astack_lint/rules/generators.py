@@ -10,6 +10,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..model.dependencies import dependency_scopes
 from ..model.facts import Expr, FileFacts, FunctionFact
+from ..model.memo import false, memoized
 from ..model.project import Project
 from ..releases.affected import Affected
 from .api import CheckContext
@@ -41,10 +42,11 @@ def never_returns(project: Project, code: str, facts: FileFacts, scope: str, cal
     annotated ``NoReturn``)? Unknown callees return."""
     if _depth > 4:
         return False
-    key = ("flow", "noreturn", code, facts.path, scope, callee)
-    if key in project._memo:
-        return project._memo[key]  # type: ignore[return-value]
-    project._memo[key] = False
+    return _never_returns(project, code, facts, scope, callee, _depth)
+
+
+@memoized(key=lambda code, facts, scope, callee, depth: (code, facts.path, scope, callee), guard=false)
+def _never_returns(project: Project, code: str, facts: FileFacts, scope: str, callee: str, _depth: int) -> bool:
     target = None
     fn = facts.functions.get(scope)
     if callee.startswith("self.") and fn is not None and fn.class_qualname and callee.count(".") == 1:
@@ -68,7 +70,6 @@ def never_returns(project: Project, code: str, facts: FileFacts, scope: str, cal
                 result = all(
                     any(never_returns(project, code, tf, tfn.qualname, g, _depth + 1) for g in guards) for guards in ends
                 )
-    project._memo[key] = result
     return result
 
 
