@@ -28,6 +28,7 @@ from .facts import (
     ImportFact,
     Param,
     SubscriptAssign,
+    receiver_of,
 )
 
 # nodes with nothing the facts need below them
@@ -332,13 +333,9 @@ class _Collector:
         outer = self.scope
         qualname = self.qualname_for(node.name)
         cls = self.scopes[-1][0] if self.scopes and self.scopes[-1][1] == "class" else None
-        self_name = None
         a = node.args
-        if cls is not None:
-            ps = list(a.posonlyargs) + list(a.args)
-            is_static = any(_dotted(d) == "staticmethod" for d in node.decorator_list)
-            if ps and not is_static:
-                self_name = ps[0].arg
+        positional = [arg.arg for arg in list(a.posonlyargs) + list(a.args)]
+        self_name = receiver_of(cls is not None, positional, (_dotted(d) for d in node.decorator_list))
         frame = [qualname, False, [], self_name, cls]
         self.fns.append(frame)
         self.scopes.append((qualname, "function"))

@@ -7,7 +7,7 @@ are collected from CPython's ``ast`` (``collect.py``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 MAX_EXPR_DEPTH = 24
 
@@ -58,6 +58,16 @@ class Param(NamedTuple):
     kind: str  # "pos", "posonly", "kwonly", "star", "starstar"
 
 
+def receiver_of(is_method: bool, positional: Sequence[str], decorators: Iterable[Optional[str]]) -> Optional[str]:
+    """The parameter that receives the instance (``self``) or the class (``cls``): the first
+    positional parameter of a method that is not a ``@staticmethod``. ``decorators``: their dotted
+    names (None for one that is not a name). The one place that knows which parameter a call of a
+    method does not pass."""
+    if not is_method or not positional or any(d == "staticmethod" for d in decorators):
+        return None
+    return positional[0]
+
+
 class FunctionFact(NamedTuple):
     qualname: str  # "create_app", "Service.__call__", "outer.inner"
     scope: str  # the enclosing scope's qualname ("" for the module)
@@ -71,6 +81,21 @@ class FunctionFact(NamedTuple):
     line: int
     col: int
     end_line: int
+
+    @property
+    def receiver(self) -> Optional[str]:
+        """``self`` / ``cls`` of a method (see ``receiver_of``); None for functions and static methods."""
+        positional = [p.name for p in self.params if p.kind in ("posonly", "pos")]
+        return receiver_of(self.class_qualname is not None, positional, (d.dotted for d in self.decorators))
+
+    def passed_index(self, name: str) -> Optional[int]:
+        """The position of parameter ``name`` among the positional arguments a call passes (the
+        receiver is not passed); None when it cannot be passed by position."""
+        positional = [p.name for p in self.params if p.kind in ("posonly", "pos")]
+        receiver = self.receiver
+        if receiver is not None:
+            positional = positional[1:]
+        return positional.index(name) if name in positional else None
 
 
 class ClassFact(NamedTuple):

@@ -312,16 +312,12 @@ class Project:
 
         # self.attr inside a method
         fn = facts.functions.get(scope)
-        if fn is not None and fn.class_qualname and rest:
-            firsts = [p for p in fn.params if p.kind in ("posonly", "pos")]
-            if firsts and firsts[0].name == head and not any(
-                d.kind == "name" and d.value == "staticmethod" for d in fn.decorators
-            ):
-                attr, _, more = rest.partition(".")
-                base = f"{mod}.{fn.class_qualname}.self.{attr}"
-                if facts.lookup(fn.class_qualname, f"self.{attr}"):
-                    self._ensure_self_binding(facts, fn.class_qualname, attr, base)
-                    return f"{base}.{more}" if more else base
+        if fn is not None and rest and fn.receiver == head:
+            attr, _, more = rest.partition(".")
+            base = f"{mod}.{fn.class_qualname}.self.{attr}"
+            if facts.lookup(fn.class_qualname, f"self.{attr}"):
+                self._ensure_self_binding(facts, fn.class_qualname, attr, base)
+                return f"{base}.{more}" if more else base
         for s in self._scope_chain(facts, scope):
             entries = facts.lookup(s, head)
             if not entries:
@@ -489,11 +485,7 @@ class Project:
         if prm.kind not in ("posonly", "pos", "kwonly"):
             return []
         fq = self.qualify(facts, fn.qualname)
-        positional = [p.name for p in fn.params if p.kind in ("posonly", "pos")]
-        index = positional.index(prm.name) if prm.name in positional else None
-        static = any(d.kind == "name" and d.value == "staticmethod" for d in fn.decorators)
-        if fn.class_qualname and index is not None and not static:
-            index -= 1  # called on an instance (or a classmethod): self / cls is not passed
+        index = fn.passed_index(prm.name)
         out: List[Tuple[FileFacts, str, Expr]] = []
         omitted = True
         calls = [
@@ -538,13 +530,7 @@ class Project:
     def _param_objects(self, qname: str, facts: FileFacts, fn: FunctionFact, prm: Param, depth: int) -> Set[ObjRef]:
         out: Set[ObjRef] = set()
         fq = self.qualify(facts, fn.qualname)
-        index = None
-        positional = [p for p in fn.params if p.kind in ("posonly", "pos")]
-        for i, p in enumerate(positional):
-            if p.name == prm.name:
-                index = i
-        if fn.class_qualname and index is not None:
-            index -= 1  # called on an instance: self is not passed
+        index = fn.passed_index(prm.name)
         calls = list(self.calls_named(fn.name))
         for alias in self._import_aliases(fn.name):  # ``from m import setup as setup_app``
             calls.extend(self.calls_named(alias))

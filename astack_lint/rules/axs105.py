@@ -102,10 +102,8 @@ def _receiver_classes(project: Project, facts: FileFacts, scope: str, expr: Opti
     if prm is None:
         return None
     pf, fn_fact, param = prm
-    positional = [x for x in fn_fact.params if x.kind in ("posonly", "pos")]
-    if fn_fact.class_qualname and positional and positional[0].name == param.name:
-        if not any(d.kind == "name" and d.value == "staticmethod" for d in fn_fact.decorators):
-            return {project.qualify(pf, fn_fact.class_qualname)}  # self
+    if fn_fact.class_qualname and fn_fact.receiver == param.name:
+        return {project.qualify(pf, fn_fact.class_qualname)}  # self
     if param.annotation is not None:
         ann = project.resolve(pf, fn_fact.qualname, param.annotation)
         return {ann} if ann else None
