@@ -354,3 +354,24 @@ def test_a_command_record_watches_every_name_the_linter_looks_for():
         assert snapshot._above(name), name
     for name in set(LOCK_FILES) | {"pyproject.toml", "setup.cfg", "requirements-dev.txt", "app.py", "requirements"}:
         assert snapshot._watched(name), name
+
+
+def test_a_directory_that_stops_being_a_virtual_environment_is_linted_again(tmp_path):
+    """A directory holding a pyvenv.cfg is not walked: the replay watches that marker, so once it is
+    gone the directory's files are linted (the run is not replayed)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    (root / "main.py").write_text("x = 1\n")
+    tools = root / "tools"
+    tools.mkdir()
+    (tools / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tools / "app.py").write_text(APP)
+    cache = tmp_path / "cache"
+    _age(root)
+    first = _cli(root, cache, command=True)
+    assert first.returncode == 0 and "app.py" not in first.stdout, first.stderr
+    assert list((cache / "runs").glob("*.snap"))
+    (tools / "pyvenv.cfg").unlink()
+    again = _cli(root, cache, command=True)
+    assert again.returncode == 1 and "tools/app.py" in again.stdout, (again.stdout, again.stderr)

@@ -37,11 +37,14 @@ def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, b
         d = parent
 
 
-def _skip_dir(dirpath: str, name: str, settings: Settings) -> bool:
+def _skip_dir(dirpath: str, name: str, settings: Settings, reads: Optional[ReadLog]) -> bool:
     if name in DEFAULT_EXCLUDE_DIRS or name.endswith(".egg-info"):
         return True
     full = os.path.join(dirpath, name)
-    if os.path.isfile(os.path.join(full, VENV_MARKER)):
+    marker = os.path.join(full, VENV_MARKER)
+    if os.path.isfile(marker):
+        if reads is not None:
+            reads.file(marker)  # the directory is walked again once it is gone
         return True
     return settings.is_excluded(full)
 
@@ -69,7 +72,7 @@ def walk_python_files(
         seen.add(ident)
         if reads is not None:
             reads.dir(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d, settings))
+        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d, settings, reads))
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue
