@@ -495,3 +495,37 @@ def test_odd_input_gets_cpythons_verdict(tmp_path, monkeypatch, name, prefilter)
         assert os.path.basename(result.errors[0].path) == "mod.py"
         assert result.errors[0].message.startswith(("syntax error: ", "cannot decode")), result.errors[0]
         assert "\n" not in result.errors[0].message
+
+
+# ---------------------------------------------------------------------------------------------
+# a rule that raises: one error line, exit 2, every other rule and file still linted
+
+
+def test_a_rule_that_raises_is_an_internal_error_with_exit_2(tmp_path, capsys, monkeypatch):
+    from astack_lint.rules.registry import get_rule
+
+    root = _project(tmp_path)
+    (root / "other.py").write_bytes(POSITIVE.replace(b"app = FastAPI()", b"api = FastAPI()").replace(b"app.add", b"api.add"))
+    (root / "deps.py").write_bytes(MODEL + b"\n\ndef get_db():\n    try:\n        yield 1\n    except Exception:\n        pass\n\n\n"
+                                   b"@app.get('/')\ndef index(db=Depends(get_db)):\n    return db\n")
+    rule = get_rule("AXS302")
+
+    def broken(ctx):
+        raise RecursionError("maximum recursion depth exceeded\nwhile calling a Python object")
+
+    monkeypatch.setattr(rule, "check", broken)
+    proc = _lint_in_process(root, capsys, monkeypatch)
+    assert proc.returncode == 2, proc
+    errors = [line for line in _lines(proc.stderr) if ": error: " in line]
+    assert errors == ["deps.py: error: internal error in AXS302 (RecursionError: maximum recursion depth exceeded while "
+                      "calling a Python object); its findings in this file are missing"], proc.stderr
+    # the other rules and files are linted as before
+    assert POSITIVE_FINDING in proc.stdout and "other.py:6:1: AXS105 " in proc.stdout
+    # flake8: one line on standard error, the other rules' findings still given to flake8
+    from astack_lint.flake8_plugin import Plugin
+
+    Plugin.parse_options(type("Options", (), {})())
+    monkeypatch.setattr(rule, "check", broken)
+    found = list(Plugin(None, str(root / "deps.py")).run())
+    err = capsys.readouterr().err
+    assert found == [] and err.count("internal error in AXS302") == 1 and "deps.py" in err, err

@@ -63,10 +63,13 @@ def check_file(
     resolver: Resolver,
     only_selected: bool = True,
     present: Optional[FrozenSet[bytes]] = None,
-) -> List[Finding]:
-    """Run the rules on one file of the model. ``present``: the file's prefilter tokens; a rule whose
-    prefilter the file fails cannot report there and is not run (None: run every rule)."""
+) -> Tuple[List[Finding], List[LintError]]:
+    """Run the rules on one file of the model: their findings, and an error for each rule that
+    raised (a bug of ours: the file's other rules still run, the run exits 2). ``present``: the
+    file's prefilter tokens; a rule whose prefilter the file fails cannot report there and is not
+    run (None: run every rule)."""
     findings: List[Finding] = []
+    crashes: List[LintError] = []
     for rule in runnable_rules(project, settings, only_selected):
         if present is not None and not rule.wants(project, facts.path, present, settings):
             continue
@@ -75,14 +78,12 @@ def check_file(
             result = rule.check(ctx)
             if result is not None:
                 ctx.findings.extend(result)
-        except Exception as exc:  # pragma: no cover - a rule bug must not stop the run
-            print(
-                f"astack-lint: internal error in {rule.code} on {facts.path}: {describe_exception(exc)}",
-                file=sys.stderr,
-            )
+        except Exception as exc:  # a rule bug must not stop the run, nor go unnoticed
+            crashes.append(LintError(facts.path, f"internal error in {rule.code} ({describe_exception(exc)}); "
+                                     f"its findings in this file are missing"))
             continue
         findings.extend(ctx.findings)
-    return findings
+    return findings, crashes
 
 
 def prefilter_on() -> bool:
@@ -231,7 +232,9 @@ class Session:
             if noqa.file_ignored and not settings.disable_noqa:
                 continue
             present = store.entries[path].tokens if prefilter_on() and path in store.entries else None
-            for f in check_file(project, facts, settings, resolver, present=present):
+            found, crashes = check_file(project, facts, settings, resolver, present=present)
+            errors.extend(crashes)
+            for f in found:
                 if not settings.disable_noqa and noqa.suppresses(f.line, f.code):
                     continue
                 if settings.per_file_ignored(path, f.code):
@@ -293,8 +296,10 @@ class Session:
             project = self._projects[root] = project.with_file(facts)
         if self._file_resolver is None:
             self._file_resolver = self.resolver()
-        findings = check_file(project, facts, settings, self._file_resolver, only_selected=False,
-                              present=present if prefilter_on() else None)
+        findings, crashes = check_file(project, facts, settings, self._file_resolver, only_selected=False,
+                                       present=present if prefilter_on() else None)
+        for crash in crashes:  # flake8 has no place for an error of ours but standard error
+            print(f"astack-lint: {crash.message} ({crash.path})", file=sys.stderr)
         if facts.rule_error is not None:
             return []
         return findings
