@@ -9,9 +9,11 @@ it wants; the engine builds no cache itself, and knows no rule by name.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
-from typing import Dict, FrozenSet, Iterable, List, Optional, Protocol, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from ..config.noqa import NoqaMap
 from ..config.options import Settings
@@ -84,6 +86,20 @@ def check_file(
             continue
         findings.extend(ctx.findings)
     return findings, crashes
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector, tuned while linting: a project's facts are hundreds of
+    thousands of small tuples that live until the run ends and form no cycles, and collecting
+    after every 700 new objects scanned them over and over (half the time of a cold run on a
+    FastAPI project). Collections still happen, a hundred times less often."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def prefilter_on() -> bool:
@@ -162,6 +178,10 @@ class Session:
 
     def lint(self, paths: Sequence[str]) -> LintResult:
         """Lint files and directories; each file is judged within its whole project."""
+        with fewer_collections():
+            return self._lint(paths)
+
+    def _lint(self, paths: Sequence[str]) -> LintResult:
         settings, store, runs = self.settings, self.store, self.runs
         resolver = self.resolver()
         jobs = settings.jobs or (os.cpu_count() or 1)
@@ -259,6 +279,10 @@ class Session:
         the file on disk when the two differ (stdin, or an edit since). A file that cannot be
         parsed gives nothing (the caller reports syntax errors itself); so does one whose rule data
         LibCST could not collect (not linted, as in ``lint``)."""
+        with fewer_collections():
+            return self._file_findings(path, text)
+
+    def _file_findings(self, path: str, text: Optional[str]) -> List[Finding]:
         settings, store = self.settings, self.store
         path = os.path.abspath(path)
         root = find_root(path)
