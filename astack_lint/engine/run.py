@@ -26,7 +26,7 @@ from ..rules.registry import all_rules
 from ..source import Source, SourceError, read_source
 from .discover import discover, find_root, known_files
 from .parse import analyse
-from .store import FRAMEWORK_TOKENS, Store, feeds_model
+from .store import FRAMEWORK_TOKENS, STRUCTURE_TOKENS, Store, feeds_model
 
 RootResult = Tuple[List[Finding], List[LintError], int]
 
@@ -136,9 +136,12 @@ def build_project(
     def loader(path: str) -> Optional[FileFacts]:
         return store.facts(path)[0]
 
+    def relevant(path: str) -> bool:
+        return any(t in store.scan(path).tokens for t in STRUCTURE_TOKENS)
+
     def make(paths: Iterable[str]) -> Project:
         facts = [store.facts(p)[0] for p in sorted(set(paths))]
-        project = Project(root, [f for f in facts if f is not None], known, loader, store.text)
+        project = Project(root, [f for f in facts if f is not None], known, loader, store.text, relevant)
         project.framework_free = framework_free
         return project
 

@@ -262,6 +262,16 @@ def _function_of(project: Project, facts: FileFacts, scope: str, expr: Optional[
     return project.function(project.resolve_name(facts, scope, expr.value))
 
 
+def functions_of(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr]) -> List[Tuple[FileFacts, FunctionFact]]:
+    """The project functions calling ``expr`` runs, as the value flow knows them: a function, a
+    bound or unbound method, a ``functools.partial`` of one, what a project decorator returns, a
+    class's ``__init__``, an instance's ``__call__``."""
+    if expr is None:
+        return []
+    flow = project.flow()
+    return flow.callables(flow.objects(facts, scope, expr))
+
+
 @memoized()
 def app_constructors(project: Project) -> List[Tuple[FileFacts, CallFact, ObjRef]]:
     """Every call that constructs an app or router (FastAPI, Starlette, APIRouter, Router and
@@ -293,11 +303,10 @@ def app_model(project: Project, model: AppModel) -> AppModel:
                 if ch != p:
                     model.children.setdefault(p, set()).add(ch)
 
-    def add_endpoint(owners: Set[ObjRef], facts: FileFacts, fn: Optional[Tuple[FileFacts, FunctionFact]], kind: str, at: Expr) -> None:
-        if fn is None:
-            return
-        for o in owners:
-            model.endpoints.setdefault(o, []).append(Endpoint(fn[0], fn[1], o, kind, at.line, at.col))
+    def add_endpoint(owners: Set[ObjRef], facts: FileFacts, fns: List[Tuple[FileFacts, FunctionFact]], kind: str, at: Expr) -> None:
+        for fn in fns:
+            for o in owners:
+                model.endpoints.setdefault(o, []).append(Endpoint(fn[0], fn[1], o, kind, at.line, at.col))
 
     # include_router / mount / host on an app or router
     for method in ("include_router", "mount", "host"):
@@ -331,7 +340,7 @@ def app_model(project: Project, model: AppModel) -> AppModel:
             if fn is None:
                 continue
             owners = _nodes(project, f, c.scope, recv)
-            add_endpoint(owners, f, (f, fn), kind, c.call)
+            add_endpoint(owners, f, [(f, fn)], kind, c.call)
     # app.add_api_route("/x", f), router.add_route("/x", f)
     for method, kind in ROUTE_ADDERS.items():
         for f, c in project.calls_named(method):
@@ -340,7 +349,7 @@ def app_model(project: Project, model: AppModel) -> AppModel:
                 continue
             owners = _nodes(project, f, c.scope, recv)
             if owners:
-                add_endpoint(owners, f, _function_of(project, f, c.scope, _arg(c.call, 1, "endpoint")), kind, c.call)
+                add_endpoint(owners, f, functions_of(project, f, c.scope, _arg(c.call, 1, "endpoint")), kind, c.call)
     for reg in app_middleware(project):
         for t in reg.targets:
             if t.kind in SERVING_KINDS or t.kind == "FastAPI.router":
@@ -377,7 +386,7 @@ def _route_items(project, model, facts, scope, expr, owners, add_child, add_endp
     elif sym == "Route":
         qname = project.resolve(facts, scope, expr.value) or ""
         kind = "websocket" if qname.endswith("WebSocketRoute") else "http"
-        add_endpoint(owners, facts, _function_of(project, facts, scope, _arg(expr, 1, "endpoint")), kind, expr)
+        add_endpoint(owners, facts, functions_of(project, facts, scope, _arg(expr, 1, "endpoint")), kind, expr)
 
 
 @memoized()
@@ -420,10 +429,33 @@ def is_base_http_class(project: Project, facts: FileFacts, scope: str, expr: Opt
 
 
 def is_base_http(project: Project, reg: MiddlewareReg) -> bool:
-    """Does this registration put a BaseHTTPMiddleware in front of its app?"""
+    """Does this registration put a BaseHTTPMiddleware in front of its app? The class is what the
+    value flow says the argument may be (a name, a variable, a loop over classes); an
+    ``@app.middleware("http")`` is one unless the app's ``middleware`` method was replaced (a
+    project that patches it to register its own kind of middleware)."""
     if reg.how == "http":
+        return not _middleware_method_replaced(project, reg)
+    if is_base_http_class(project, reg.facts, reg.scope, reg.cls):
         return True
-    return is_base_http_class(project, reg.facts, reg.scope, reg.cls)
+    return any(project.subclasses_symbol(q, ("BaseHTTPMiddleware",)) for q in middleware_classes(project, reg))
+
+
+def middleware_classes(project: Project, reg: MiddlewareReg) -> List[str]:
+    """The qualified names of the classes a registration's class argument may be (value flow)."""
+    if reg.cls is None:
+        return []
+    flow = project.flow()
+    out = set()
+    for o in flow.objects(reg.facts, reg.scope, reg.cls):
+        ob = flow.objs[o]
+        if ob.kind in ("class", "sym"):
+            out.add(ob.key[0])
+    return sorted(out)
+
+
+def _middleware_method_replaced(project: Project, reg: MiddlewareReg) -> bool:
+    flow = project.flow()
+    return any(flow.fields(o, "middleware") for t in reg.targets for o in flow.allocs_at(t.key))
 
 
 def describe_middleware(project: Project, reg: MiddlewareReg) -> str:
@@ -571,8 +603,7 @@ def reached_from(project: Project, facts: FileFacts, fn: FunctionFact, max_depth
             found = [(d, "dependency") for d in deps]
         if depth < max_depth:
             for c in calls_within(project, f, g):
-                target = _function_of(project, f, c.scope, c.call.value)
-                if target is not None:
+                for target in functions_of(project, f, c.scope, c.call.value):
                     found.append((target, "call"))
         for (tf, tfn), how in found:
             if (tf.path, tfn.qualname) not in seen:
@@ -596,6 +627,30 @@ class TaskUse(NamedTuple):
     col: int
     receiver: Optional[Tuple[FileFacts, FunctionFact, Param]]  # the injected BackgroundTasks parameter
     call: Optional[Expr]  # add_task(...) call, or the response call that gets background=
+    # the parameters FastAPI injects the BackgroundTasks into that reach this use (value flow)
+    origins: Tuple[Tuple[FileFacts, FunctionFact, Param], ...] = ()
+
+
+def task_origins(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr]) -> Tuple[bool, Tuple[Tuple[FileFacts, FunctionFact, Param], ...]]:
+    """Whether ``expr`` may hold a BackgroundTask / BackgroundTasks (value flow), and the
+    parameters whose injected BackgroundTasks it may be."""
+    if expr is None:
+        return False, ()
+    flow = project.flow()
+    task = False
+    origins: Dict[str, Tuple[FileFacts, FunctionFact, Param]] = {}
+    for o in flow.objects(facts, scope, expr):
+        kind = flow.kind_of(o)
+        if kind not in ("BackgroundTask", "BackgroundTasks"):
+            continue
+        task = True
+        ob = flow.objs[o]
+        if ob.kind == "injected":
+            q = f"{ob.key[1]}.{ob.key[2]}"
+            prm = project.param(q)
+            if prm is not None:
+                origins[q] = prm
+    return task, tuple(origins[q] for q in sorted(origins))
 
 
 def injected_tasks_param(project: Project, facts: FileFacts, scope: str, expr: Optional[Expr]):
@@ -638,16 +693,25 @@ def task_uses(project: Project) -> List[TaskUse]:
     uses: List[TaskUse] = []
     for f, c in project.calls_named("add_task"):
         name, recv = _callee_receiver(c.call)
-        prm = injected_tasks_param(project, f, c.scope, recv) if name == "add_task" else None
+        if name != "add_task":
+            continue
+        prm = injected_tasks_param(project, f, c.scope, recv)
+        _task, origins = task_origins(project, f, c.scope, recv)
+        if prm is None and origins:
+            prm = next((o for o in origins if o[1].qualname == c.scope), origins[0])
         if prm is not None:
-            uses.append(TaskUse(f, c.scope, "add_task", c.call.line, c.call.col, prm, c.call))
+            uses.append(TaskUse(f, c.scope, "add_task", c.call.line, c.call.col, prm, c.call, origins))
     for f in project.files.values():
         for c in f.calls:
             bg = c.call.kwarg("background")
             if bg is None or bg.kind == "const":
                 continue
-            if is_response_call(project, f, c.scope, c.call) and is_task_value(project, f, c.scope, bg):
-                uses.append(TaskUse(f, c.scope, "background=", c.call.line, c.call.col, injected_tasks_param(project, f, c.scope, bg), c.call))
+            if not is_response_call(project, f, c.scope, c.call):
+                continue
+            task, origins = task_origins(project, f, c.scope, bg)
+            if task or is_task_value(project, f, c.scope, bg):
+                uses.append(TaskUse(f, c.scope, "background=", c.call.line, c.call.col, injected_tasks_param(project, f, c.scope, bg),
+                                    c.call, origins))
         for b in f.bindings:
             if not b.name.endswith(".background") or b.name.count(".") != 1:
                 continue
@@ -686,6 +750,33 @@ def endpoints_reaching(project: Project) -> Dict[Tuple[str, str], List[Tuple[End
                 ids.add(id(e.fn))
                 table.setdefault(k, []).append((e, r))
     return table
+
+
+def task_endpoints(project: Project, use: TaskUse) -> List[Tuple[Endpoint, Reached]]:
+    """The HTTP endpoints whose request schedules this task: those that run the code where it is
+    scheduled, those whose injected BackgroundTasks reaches it (value flow: passed on to helpers
+    and services), and those that return the response it is attached to."""
+    out = list(endpoints_running(project, use.facts, use.scope))
+    for f, fn, _prm in use.origins:
+        out.extend(endpoints_running(project, f, fn.qualname))
+    if use.how == "background=" and use.call is not None:
+        flow = project.flow()
+        site = (use.facts.path, use.call.line, use.call.col)
+        for e in app_model(project).all_endpoints():
+            if e.kind != "http":
+                continue
+            for o in flow.returns(project.qualify(e.facts, e.fn.qualname)):
+                ob = flow.objs[o]
+                if ob.kind == "alloc" and ob.key[1:] == site:
+                    out.extend(endpoints_running(project, e.facts, e.fn.qualname))
+                    break
+    seen: Set[int] = set()
+    unique = []
+    for item in out:
+        if id(item[0].fn) not in seen:
+            seen.add(id(item[0].fn))
+            unique.append(item)
+    return unique
 
 
 def endpoints_running(project: Project, facts: FileFacts, scope: str) -> List[Tuple[Endpoint, Reached]]:

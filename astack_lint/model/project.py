@@ -11,8 +11,9 @@ import os
 from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .facts import Binding, CallFact, ClassFact, Expr, FileFacts, FunctionFact, ImportFact, Param
-from .memo import empty_set, memoized, none
+from .memo import memoized, none
 from .symbols import SYMBOLS, symbol_of
+from .valueflow import ValueFlow
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_HOPS = 25
@@ -53,12 +54,14 @@ class Project:
         known_paths: Iterable[str] = (),
         loader: Optional[Callable[[str], Optional[FileFacts]]] = None,
         text: Optional[Callable[[str], Optional[str]]] = None,
+        relevant: Optional[Callable[[str], bool]] = None,
     ) -> None:
         """``files``: the facts of the files parsed up front. ``known_paths``: every Python file of
         the project (parsed or not); a module that name resolution reaches but that was not parsed
         is loaded on demand through ``loader``. ``text``: a project file's current text (the one a
         running ``--fix`` holds in memory, else the file's), for rules that read other files'
-        text."""
+        text. ``relevant``: whether a file not parsed yet may do anything with the framework's
+        objects (it names what the model tracks): the value flow parses only such modules."""
         self.root = os.path.abspath(root)
         self.files: Dict[str, FileFacts] = _Files()
         for f in files:
@@ -68,6 +71,7 @@ class Project:
         self.known_paths: Set[str] = set(known_paths) | set(self.files)
         self._loader = loader
         self._text = text
+        self._relevant = relevant
         self._failed: Set[str] = set()
         self.primary: Dict[str, str] = {}  # path -> unique module id (dotted path under the root)
         self.package_name: Dict[str, str] = {}  # path -> the name Python would import it by
@@ -80,13 +84,17 @@ class Project:
         for f in self.files.values():
             self._index_file(f)
         self.memo: Dict[tuple, object] = {}  # answers of the model's questions (memo.py)
+        self._flow: Optional[ValueFlow] = None
+        # while set, name resolution reads only the files already parsed (the value flow resolves
+        # every name of the model; it loads a module only when a value it follows flows there)
+        self.offline = False
         # set by the engine when no file of the project names FastAPI or Starlette
         self.framework_free = False
 
     def facts_for(self, path: str) -> Optional[FileFacts]:
         """The facts of a project file, parsing it now if it was not parsed up front."""
         f = self.files.get(path)
-        if f is not None or path in self._failed or self._loader is None or path not in self.known_paths:
+        if f is not None or self.offline or path in self._failed or self._loader is None or path not in self.known_paths:
             return f
         f = self._loader(path)
         if f is None:
@@ -98,13 +106,28 @@ class Project:
         self._index_file(f)
         return f
 
+    @staticmethod
+    def ref(kind: str, key: tuple) -> ObjRef:
+        return ObjRef(kind, key)
+
+    def flow(self) -> ValueFlow:
+        """The project's value flow (valueflow.py), solved on first use."""
+        if self._flow is None:
+            self._flow = ValueFlow(self)
+            self._flow.solve()
+        return self._flow
+
     def with_file(self, facts: FileFacts) -> "Project":
         """The same project with ``facts`` in place of its file's facts (or added): a text other
         than the one on disk (flake8's, an editor's), or a file outside the model's tree."""
         files = [f for p, f in self.files.items() if p != facts.path] + [facts]
-        project = Project(self.root, files, self.known_paths, self._loader, self._text)
+        project = Project(self.root, files, self.known_paths, self._loader, self._text, self._relevant)
         project.framework_free = self.framework_free
         return project
+
+    def relevant(self, path: str) -> bool:
+        """Whether a project file may do anything with the framework's objects (see __init__)."""
+        return self._relevant(path) if self._relevant is not None else True
 
     def source_text(self, path: str) -> Optional[str]:
         """A project file's current text (None: it cannot be read)."""
@@ -267,10 +290,10 @@ class Project:
         """Follow re-exports and aliases until the name is where it is defined."""
         if not qname:
             return qname
-        return self._canonical(qname, _hops)
+        return self._canonical(qname, _hops, self.offline)
 
-    @memoized(key=lambda qname, hops: qname, guard=lambda qname, hops: qname)
-    def _canonical(self, qname: str, hops: int) -> Optional[str]:
+    @memoized(key=lambda qname, hops, offline: (qname, offline), guard=lambda qname, hops, offline: qname)
+    def _canonical(self, qname: str, hops: int, offline: bool) -> Optional[str]:
         if hops > _MAX_HOPS:
             return qname
         facts, rest = self._module_prefix(qname)
@@ -299,9 +322,12 @@ class Project:
                     return self.canonical(f"{target}.{tail}" if tail else target, hops + 1)
         return f"{mod}.{rest}"
 
-    @memoized(key=lambda facts, scope, dotted: (facts.path, scope, dotted), guard=none)
     def resolve_name(self, facts: FileFacts, scope: str, dotted: str) -> Optional[str]:
         """The qualified name a dotted name used in ``scope`` of ``facts`` refers to."""
+        return self._resolve_name(facts, scope, dotted, self.offline)
+
+    @memoized(key=lambda facts, scope, dotted, offline: (facts.path, scope, dotted, offline), guard=none)
+    def _resolve_name(self, facts: FileFacts, scope: str, dotted: str, offline: bool) -> Optional[str]:
         head, _, rest = dotted.partition(".")
         mod = self.primary[facts.path]
 
@@ -405,42 +431,34 @@ class Project:
     # ---------------------------------------------------------------------------------------
     # objects
     def objects(self, facts: FileFacts, scope: str, expr: Optional[Expr], _depth: int = 0) -> Set[ObjRef]:
-        """The tracked objects (apps, routers, ...) an expression can evaluate to."""
-        if expr is None or _depth > 12:
+        """The apps and routers an expression can evaluate to (the value flow's allocations of
+        FastAPI, Starlette, APIRouter, Router and project subclasses; ``app.router``). A
+        parameter or an annotated name the flow knows nothing about, annotated with an app class,
+        is one object of its own (``("param", function, name)`` / ``("annotated", name)``)."""
+        if expr is None:
             return set()
-        return self._objects(facts, scope, expr, _depth)
+        return self._app_objects(facts, scope, expr)
 
-    @memoized(key=lambda facts, scope, expr, depth: (facts.path, scope, expr), guard=empty_set)
-    def _objects(self, facts: FileFacts, scope: str, expr: Expr, depth: int) -> Set[ObjRef]:
-        d = depth + 1
-        if expr.kind == "await":
-            return self.objects(facts, scope, expr.value, d)
-        if expr.kind == "call":
-            callee = self.resolve(facts, scope, expr.value)
-            kind = self._constructed_kind(callee)
-            if kind:
-                return {ObjRef(kind, (facts.path, expr.line, expr.col))}
-            fn = self.function(callee)
-            if fn is not None:
-                ff, fact = fn
-                out: Set[ObjRef] = set()
-                for r in fact.returns:
-                    out |= self.objects(ff, fact.qualname, r, d)
-                return out
-            return set()
-        if expr.kind == "attr" and expr.args == ("router",):
-            return {ObjRef(o.kind + ".router", o.key) for o in self.objects(facts, scope, expr.value, d) if o.kind == "FastAPI"}
-        if expr.kind == "each":  # a ``for`` loop's target: any item of the iterable
-            found: Set[ObjRef] = set()
-            for f, s, item in self.items(facts, scope, expr.value, d):
-                found |= self.objects(f, s, item, d)
-            return found
-        if expr.kind != "name":
-            return set()
+    @memoized(key=lambda facts, scope, expr: (facts.path, scope, expr))
+    def _app_objects(self, facts: FileFacts, scope: str, expr: Expr) -> Set[ObjRef]:
+        flow = self.flow()
+        out = {ref for ref in (flow.app_ref(o) for o in flow.objects(facts, scope, expr)) if ref is not None}
+        if out or expr.kind != "name" or "." in expr.value:
+            return out
         qname = self.resolve_name(facts, scope, expr.value)
-        if qname is None:
-            return set()
-        return self.objects_of_name(qname, d)
+        prm = self.param(qname)
+        if prm is not None:
+            pf, fn, p = prm
+            kind = self._constructed_kind(self.resolve(pf, fn.qualname, p.annotation)) if p.annotation is not None else None
+            if kind:
+                out.add(ObjRef(kind, ("param", self.qualify(pf, fn.qualname), p.name)))
+            return out
+        for f, b in self.bindings(qname):
+            if b.annotation is not None:
+                kind = self._constructed_kind(self.resolve(f, b.scope, b.annotation))
+                if kind:
+                    out.add(ObjRef(kind, ("annotated", qname)))
+        return out
 
     def items(
         self, facts: FileFacts, scope: str, expr: Optional[Expr], depth: int = 0, _seen: Optional[Set[str]] = None

@@ -74,7 +74,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from ..model.apps import Endpoint, Reached, app_model, describe_middleware, endpoints_running, is_base_http, task_uses
+from ..model.apps import Endpoint, Reached, app_model, describe_middleware, is_base_http, task_endpoints, task_uses
 from .api import CheckContext, Rule
 
 
@@ -118,7 +118,7 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
         """(endpoint, how it reaches the task, where) for every task use, best first."""
         out = []
         for use in task_uses(ctx.project):
-            for endpoint, reached in endpoints_running(ctx.project, use.facts, use.scope):
+            for endpoint, reached in task_endpoints(ctx.project, use):
                 out.append((endpoint, reached, use))
         out.sort(key=lambda s: (s[1].how != "endpoint", s[0].facts.path, s[0].fn.line, s[2].line))
         return out
