@@ -95,6 +95,18 @@ class Summarizer:
             return Expr("dict", None, (), tuple(pairs), line=line, col=col)
         if isinstance(node, cst.Await):
             return Expr("await", self(node.expression, d), line=line, col=col)
+        if isinstance(node, cst.IfExp):
+            return Expr("either", None, (self(node.body, d), self(node.orelse, d)), line=line, col=col)
+        if isinstance(node, cst.BooleanOperation):
+            # ``a or b or c`` is one operation of three values, as CPython's ast has it
+            values: List[cst.BaseExpression] = []
+            cur: cst.BaseExpression = node
+            while (isinstance(cur, cst.BooleanOperation) and type(cur.operator) is type(node.operator)
+                   and (cur is node or not cur.lpar)):
+                values.insert(0, cur.right)
+                cur = cur.left
+            values.insert(0, cur)
+            return Expr("either", None, tuple(self(v, d) for v in values), line=line, col=col)
         if isinstance(node, cst.Integer):
             try:
                 return Expr("const", int(node.value, 0), line=line, col=col)

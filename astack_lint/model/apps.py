@@ -6,7 +6,7 @@ the project (``memo.py``).
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 from .dependencies import dependency_of_param, depends_symbol, resolve_callable
 from .facts import CallFact, Expr, FileFacts, FunctionFact, Param
@@ -71,7 +71,9 @@ def _receiver(callee: Expr) -> Optional[Expr]:
 
 
 def _list_owner(project: Project, facts: FileFacts, c: CallFact) -> Set[ObjRef]:
-    """The app whose ``middleware=[...]`` list holds this ``Middleware(...)`` call."""
+    """The apps whose ``middleware=[...]`` list holds this ``Middleware(...)`` call: the list
+    written at the constructor, a name bound to one, or a list the code appends to or extends
+    (value flow)."""
     out: Set[ObjRef] = set()
     for f, call in _constructor_calls(project):
         if f is not facts:
@@ -79,6 +81,24 @@ def _list_owner(project: Project, facts: FileFacts, c: CallFact) -> Set[ObjRef]:
         mw = call.call.kwarg("middleware")
         if mw is not None and _contains(project, f, call.scope, mw, c.call):
             out |= project.objects(f, call.scope, call.call)
+    site = (facts.path, c.call.line, c.call.col)
+    return out | _middleware_lists(project).get(site, set())
+
+
+@memoized()
+def _middleware_lists(project: Project) -> Dict[Tuple[str, int, int], Set[ObjRef]]:
+    """The site of every ``Middleware(...)`` allocation in an app's ``middleware=`` list -> those apps."""
+    flow = project.flow()
+    flow.solve()
+    out: Dict[Tuple[str, int, int], Set[ObjRef]] = {}
+    for o in range(len(flow.objs)):
+        ref = flow.app_ref(o)
+        if ref is None or ref.kind not in SERVING_KINDS:
+            continue
+        for x in flow.members(flow.fields(o, "middleware=")):
+            ob = flow.objs[x]
+            if ob.kind == "alloc" and flow.kind_of(x) == "Middleware":
+                out.setdefault(ob.key[1:], set()).add(ref)
     return out
 
 
@@ -303,10 +323,16 @@ def app_model(project: Project, model: AppModel) -> AppModel:
                 if ch != p:
                     model.children.setdefault(p, set()).add(ch)
 
-    def add_endpoint(owners: Set[ObjRef], facts: FileFacts, fns: List[Tuple[FileFacts, FunctionFact]], kind: str, at: Expr) -> None:
+    registered: Set[Tuple[ObjRef, str, str, str]] = set()
+
+    def add_endpoint(owners: Set[ObjRef], facts: Optional[FileFacts], fns: List[Tuple[FileFacts, FunctionFact]], kind: str,
+                     at: Expr) -> None:
         for fn in fns:
             for o in owners:
-                model.endpoints.setdefault(o, []).append(Endpoint(fn[0], fn[1], o, kind, at.line, at.col))
+                key = (o, fn[0].path, fn[1].qualname, kind)
+                if key not in registered:  # a route both written in a routes= list and seen by the value flow
+                    registered.add(key)
+                    model.endpoints.setdefault(o, []).append(Endpoint(fn[0], fn[1], o, kind, at.line, at.col))
 
     # include_router / mount / host on an app or router
     for method in ("include_router", "mount", "host"):
@@ -350,11 +376,54 @@ def app_model(project: Project, model: AppModel) -> AppModel:
             owners = _nodes(project, f, c.scope, recv)
             if owners:
                 add_endpoint(owners, f, functions_of(project, f, c.scope, _arg(c.call, 1, "endpoint")), kind, c.call)
+    _flow_routes(project, model, add_child, add_endpoint)
     for reg in app_middleware(project):
         for t in reg.targets:
             if t.kind in SERVING_KINDS or t.kind == "FastAPI.router":
                 model.middleware.setdefault(canonical_node(project, t), []).append(reg)
     return model
+
+
+def _flow_routes(project: Project, model: AppModel, add_child: Any, add_endpoint: Any) -> None:
+    """What the value flow says the apps' and routers' route lists hold: ``routes=`` given to a
+    constructor (a list built anywhere, a function's return value), and routes appended to a
+    router's ``.routes``: ``Route`` (an endpoint), ``Mount`` / ``Host`` (a mounted app, its own
+    routes), another router's ``.routes`` (that router)."""
+    flow = project.flow()
+    flow.solve()
+    lists: List[Tuple[Set[ObjRef], int]] = []
+    for o in range(len(flow.objs)):
+        ob = flow.objs[o]
+        ref = flow.app_ref(o)
+        if ref is not None and ob.kind == "alloc":
+            lists.append(({node_of(ref)}, o))
+        elif ob.kind == "routes":
+            owner = flow.app_ref(ob.key[0])
+            if owner is not None:
+                for x in flow.elements(o):
+                    lists.append(({node_of(owner)}, -x - 1))  # an item appended to the router's .routes
+    for owners, start in lists:
+        todo = flow.members(flow.fields(start, "routes=") if start >= 0 else [-start - 1])
+        seen: Set[int] = set()
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            ob = flow.objs[x]
+            if ob.kind == "routes":
+                child = flow.app_ref(ob.key[0])
+                if child is not None:
+                    add_child(owners, {node_of(child)})
+            elif ob.kind == "alloc":
+                kind = flow.kind_of(x)
+                site = Expr("call", None, (), (), ob.key[2], ob.key[3])
+                if kind in ("Mount", "Host"):
+                    add_child(owners, {node_of(r) for r in (flow.app_ref(a) for a in flow.fields(x, "app=")) if r is not None})
+                    todo.extend(flow.members(flow.fields(x, "routes=")))
+                elif kind == "Route":
+                    ws = ob.key[0].endswith("WebSocketRoute")
+                    add_endpoint(owners, None, flow.callables(flow.fields(x, "endpoint=")), "websocket" if ws else "http", site)
 
 
 def _route_items(project, model, facts, scope, expr, owners, add_child, add_endpoint, depth) -> None:

@@ -232,6 +232,10 @@ class _Collector:
             return Expr("dict", None, (), tuple(pairs), line=line, col=col)
         if isinstance(node, ast.Await):
             return Expr("await", self.summarize(node.value, d), line=line, col=col)
+        if isinstance(node, ast.IfExp):
+            return Expr("either", None, (self.summarize(node.body, d), self.summarize(node.orelse, d)), line=line, col=col)
+        if isinstance(node, ast.BoolOp):
+            return Expr("either", None, tuple(self.summarize(v, d) for v in node.values), line=line, col=col)
         return Expr("other", line=line, col=col)
 
     def _raw_pos(self, node: Any) -> Tuple[int, int]:

@@ -26,6 +26,7 @@ class Expr(NamedTuple):
       ``dict``  kwargs = ((key Expr, value Expr), ...)
       ``star``  value = the starred Expr (``*x`` in a call or list), args = ("*" or "**",)
       ``await`` value = awaited Expr
+      ``either`` args = the values it may be (``a if c else b``, ``a or b``)
       ``each``  value = an iterable Expr: the value of a ``for`` loop's target is each of its items
       ``other`` anything else
     """

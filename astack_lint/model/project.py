@@ -85,8 +85,9 @@ class Project:
             self._index_file(f)
         self.memo: Dict[tuple, object] = {}  # answers of the model's questions (memo.py)
         self._flow: Optional[ValueFlow] = None
-        # while set, name resolution reads only the files already parsed (the value flow resolves
-        # every name of the model; it loads a module only when a value it follows flows there)
+        # while set, name resolution reads only the files already parsed and packages' __init__
+        # modules (the value flow resolves every name of the model; it loads another module only
+        # when a value it follows flows there)
         self.offline = False
         # set by the engine when no file of the project names FastAPI or Starlette
         self.framework_free = False
@@ -94,8 +95,10 @@ class Project:
     def facts_for(self, path: str) -> Optional[FileFacts]:
         """The facts of a project file, parsing it now if it was not parsed up front."""
         f = self.files.get(path)
-        if f is not None or self.offline or path in self._failed or self._loader is None or path not in self.known_paths:
+        if f is not None or path in self._failed or self._loader is None or path not in self.known_paths:
             return f
+        if self.offline and not path.endswith("__init__.py"):
+            return None  # a package's __init__ is read even then: it is how names are re-exported
         f = self._loader(path)
         if f is None:
             self._failed.add(path)

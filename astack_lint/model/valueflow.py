@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from .facts import Expr, FileFacts, FunctionFact
+from .facts import CallFact, Expr, FileFacts, FunctionFact
 from .symbols import symbol_of
 
 MAX_STEPS = 2_000_000  # propagations of one object to one node; ordinary projects need a few 10,000
@@ -66,6 +66,7 @@ _EXTEND_METHODS = frozenset({"extend", "update"})
 # container methods whose result holds the same items
 _VIEW_METHODS = frozenset({"values", "copy", "keys", "pop", "popleft", "get"})
 _PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+_MAX_SYM_PARTS = 8  # a name from outside the project, and attributes of it, up to this many dots
 _CONTAINER_METHODS = frozenset(_STORE_METHODS) | _EXTEND_METHODS | _VIEW_METHODS | {"items"}
 # the last names of the framework's classes and helpers a call may construct or use
 _CALLED_SYMBOL_TAILS = frozenset(
@@ -131,6 +132,7 @@ class ValueFlow:
         self.loaded: List[str] = []  # modules parsed because a followed value flowed into them
         self._signatures: Dict[str, Tuple[List[str], Optional[str], Optional[str], Set[str]]] = {}
         self._known_names: Set[str] = set()
+        self._skipped: Dict[str, List[Tuple[FileFacts, CallFact]]] = {}
         self.EMPTY = self._new_node(("empty",))  # the value of what holds nothing known: never written to
         self.SINK = self._new_node(("sink",))  # where a discarded result would go: never read
 
@@ -253,8 +255,11 @@ class ValueFlow:
             canonical = project.canonical(q) or q
         finally:
             project.offline = was
-        target = self._qualified(canonical)
-        if target != node:
+        if canonical != q:
+            target = self._qualified(canonical)
+        else:  # the node was made for ``q`` before its module was parsed: find its definition now
+            target = self._placed(q)
+        if target is not None and target != node:
             self._edge(target, node)
 
     def _load_module(self, path: str) -> None:
@@ -411,6 +416,14 @@ class ValueFlow:
             return self._load(self.eval(facts, scope, expr.value), expr.args[0])
         if kind == "await":
             return self.eval(facts, scope, expr.value)
+        if kind == "either":
+            key = ("either", facts.path, scope, expr.line, expr.col)
+            n = self._node_ids.get(key)
+            if n is None:
+                n = self._new_node(key)
+                for alt in expr.args:
+                    self._edge(self.eval(facts, scope, alt), n)
+            return n
         if kind in ("seq", "dict"):
             key = ("seq", facts.path, expr.line, expr.col, kind)
             n = self._node_ids.get(key)
@@ -459,15 +472,9 @@ class ValueFlow:
         if n is not None:
             return n
         project = self.project
-        parts = q.split(".")
-        base: Optional[int] = None
-        rest: List[str] = []
-        for i in range(len(parts), 0, -1):
-            found = self._place(".".join(parts[:i]))
-            if found is not None:
-                base, rest = found, parts[i:]
-                break
+        base = self._placed(q)
         if base is None:
+            parts = q.split(".")
             n = self._new_node(key)
             module = next((project.modules[".".join(parts[:i])] for i in range(len(parts), 0, -1)
                            if ".".join(parts[:i]) in project.modules), None)
@@ -477,10 +484,20 @@ class ValueFlow:
                 self._deferred.setdefault(module, []).append((q, n))
                 self._deferred_nodes[n] = module
             return n
-        for attr in rest:
-            base = self._load(base, attr)
         self._node_ids[key] = base
         return base
+
+    def _placed(self, q: str) -> Optional[int]:
+        """The node of the longest prefix of ``q`` that is a project definition, parameter or
+        binding, then attribute loads (None: no prefix is)."""
+        parts = q.split(".")
+        for i in range(len(parts), 0, -1):
+            base = self._place(".".join(parts[:i]))
+            if base is not None:
+                for attr in parts[i:]:
+                    base = self._load(base, attr)
+                return base
+        return None
 
     def _place(self, q: str) -> Optional[int]:
         """The node of a qualified name that is itself a project definition, parameter or binding."""
@@ -516,7 +533,19 @@ class ValueFlow:
                 fq = q[: -len(p.name) - 1]
                 ann = self.eval(facts, fact.scope, p.annotation)
                 self._on(ann, lambda objs, fq=fq, p=p, f=facts, sc=fact.qualname: self._inject(objs, n, fq, p.name, f, sc))
+            if fact.class_qualname is not None and p.name == fact.receiver:
+                self._receiver(n, project.qualify(facts, fact.class_qualname), fact)
         return n
+
+    def _receiver(self, n: int, cls: str, fact: FunctionFact) -> None:
+        """``self`` of a method holds an instance of its class, ``cls`` of a class method the class,
+        whoever calls it: a method's code is followed even when the project never shows the
+        instance (a library class its users instantiate). Not for the framework's own subclasses
+        (a FastAPI subclass): their instances are the apps the project constructs."""
+        if "classmethod" in {d.dotted for d in fact.decorators}:
+            self._add(n, (self.obj("class", cls),))
+        elif self.framework_kind(cls) is None:
+            self._add(n, (self.obj("alloc", cls, "<instance>", 0, 0),))
 
     def _ret(self, q: str) -> int:
         """The node of what a function returns (its return statements are read on first use)."""
@@ -653,14 +682,18 @@ class ValueFlow:
                 self._add(into, (self.obj("routes", ob.key[0]),))
             return
         if kind == "sym":
-            q = f"{ob.key[0]}.{attr}"
-            self._add(into, (self.obj("sym", project.canonical(q) or q),))
+            q = ob.key[0]
+            if q.count(".") < _MAX_SYM_PARTS:  # ``node = node.parent`` in a loop must not grow names forever
+                q = f"{q}.{attr}"
+                self._add(into, (self.obj("sym", project.canonical(q) or q),))
             return
         if kind == "seq":
             if attr in _STORE_METHODS or attr in _EXTEND_METHODS or attr in _VIEW_METHODS or attr == "items":
                 self._add(into, (self.obj("fwmethod", o, attr),))
             return
-        if kind == "routes":
+        if kind == "routes":  # ``router.routes``: a list of routes the code may append to
+            if attr in _CONTAINER_METHODS:
+                self._add(into, (self.obj("fwmethod", o, attr),))
             return
         self._edge(self.node(("field", o, attr)), into)
 
@@ -693,10 +726,12 @@ class ValueFlow:
 
     # -- calls ---------------------------------------------------------------------------------
     def _call(self, facts: FileFacts, scope: str, call: Expr) -> int:
+        # calls that start at the same place: ``f()()`` and ``f()``, ``C(x).build()`` and ``C(x)``:
+        # told apart by how many calls the callee holds on its way down
         nesting = 0
         callee = call.value
-        while callee is not None and callee.kind == "call":
-            nesting += 1
+        while callee is not None and callee.kind in ("call", "attr"):
+            nesting += callee.kind == "call"
             callee = callee.value
         key = (facts.path, call.line, call.col, nesting)
         n = self._calls.get(key)
@@ -838,7 +873,8 @@ class ValueFlow:
 
     def _construct(self, fw: str, a: int, args: Tuple[int, ...], kwargs: Tuple[Tuple[str, int], ...],
                    facts: FileFacts, scope: str) -> None:
-        """What the framework's constructors keep: the arguments become fields of the object."""
+        """What the framework's constructors keep: the arguments become fields of the object, named
+        after the keyword with an ``=`` (``fields(app, "middleware=")``), apart from attributes."""
 
         def arg(index: int, name: str) -> Optional[int]:
             for k, n in kwargs:
@@ -872,7 +908,7 @@ class ValueFlow:
             fields["background"] = arg(-1, "background")
         for name, n in fields.items():
             if n is not None:
-                self._edge(n, self.node(("field", a, name)))
+                self._edge(n, self.node(("field", a, name + "=")))  # ``middleware=`` is not ``.middleware``
 
     def _const(self, o: int) -> int:
         n = self.node(("const", o))
@@ -882,7 +918,7 @@ class ValueFlow:
     def _fw_call(self, recv: int, method: str, args: Tuple[int, ...], kwargs: Tuple[Tuple[str, int], ...], result: int,
                  facts: FileFacts, scope: str, call: Optional[Expr]) -> None:
         ob = self.objs[recv]
-        if ob.kind == "seq":
+        if ob.kind in ("seq", "routes"):
             elems = self.node(("elem", recv))
             if method in _STORE_METHODS:
                 for i in _STORE_METHODS[method]:
@@ -926,53 +962,67 @@ class ValueFlow:
                 self._store_elem(container, value)
         self._names_of(facts)
         for c in facts.calls:
-            if c.decorates is None and not self._may_matter(facts, c.call):
-                continue  # read only if its value is (a ``print(...)``, ``log.info(...)``, ``str.join(...)``)
-            n = self.eval(facts, c.scope, c.call)
-            if c.decorates is not None:
-                # ``@app.get("/x")`` applied to the function (or class) it decorates
-                q = project.qualify(facts, c.decorates)
-                target = self._place(q)
-                if target is not None:
-                    self._on(n, lambda objs, t=target, f=facts, c=c: self._dispatch(objs, (t,), (), self.SINK, f, c.scope,
-                                                                                  c.call, c.decorates))
+            tail = self._callee_tail(c.call)
+            if c.decorates is None and not self._may_matter(tail, c.call):
+                # read if its value is (a ``print(...)``, ``log.info(...)``), or once a file that
+                # defines or binds that name is parsed
+                self._skipped.setdefault(tail or "", []).append((facts, c))
+                continue
+            self._top_call(facts, c)
 
+    def _top_call(self, facts: FileFacts, c: CallFact) -> None:
+        n = self.eval(facts, c.scope, c.call)
+        if c.decorates is not None:
+            # ``@app.get("/x")`` applied to the function (or class) it decorates
+            target = self._place(self.project.qualify(facts, c.decorates))
+            if target is not None:
+                self._on(n, lambda objs, t=target, f=facts, c=c: self._dispatch(objs, (t,), (), self.SINK, f, c.scope,
+                                                                              c.call, c.decorates))
 
     def _names_of(self, facts: FileFacts) -> None:
         """The names a call must use to reach anything the analysis follows: the project's
-        functions and classes, what files import or bind (a parsed file adds its own)."""
-        names = self._known_names
+        functions and classes, what files import or bind (a parsed file adds its own); the calls
+        skipped so far that use a name the file adds are read now."""
+        found: Set[str] = set()
         for fn in facts.functions.values():
-            names.add(fn.name)
-        for cls in facts.classes.values():
-            names.add(cls.name)
-        for imp in facts.imports:
-            names.add(imp.local.rsplit(".", 1)[-1])
-        for b in facts.bindings:
-            names.add(b.name.rsplit(".", 1)[-1])
-        for fn in facts.functions.values():
+            found.add(fn.name)
             for prm in fn.params:
-                names.add(prm.name)
+                found.add(prm.name)
+        for cls in facts.classes.values():
+            found.add(cls.name)
+        for imp in facts.imports:
+            found.add(imp.local.rsplit(".", 1)[-1])
+        for b in facts.bindings:
+            found.add(b.name.rsplit(".", 1)[-1])
+        new = found - self._known_names
+        self._known_names |= new
+        for name in sorted(new):
+            for f, c in self._skipped.pop(name, ()):
+                self._top_call(f, c)
 
-    def _may_matter(self, facts: FileFacts, call: Expr) -> bool:
+    @staticmethod
+    def _callee_tail(call: Expr) -> Optional[str]:
+        callee = call.value
+        if callee is None:
+            return None
+        if callee.kind == "name":
+            return callee.value.rsplit(".", 1)[-1]
+        if callee.kind == "attr":
+            return callee.args[0]
+        return None
+
+    def _may_matter(self, tail: Optional[str], call: Expr) -> bool:
         """Can this call reach a project function, or be one of the framework's? Its callee's last
         name must be a name of the project (a function, class, import, binding or parameter), a
         framework method, or a container method; calls of anything else are read only on demand."""
-        callee = call.value
-        if callee is None:
-            return False
-        if callee.kind == "name":
-            tail = callee.value.rsplit(".", 1)[-1]
-        elif callee.kind == "attr":
-            tail = callee.args[0]
-        else:
-            return callee.kind == "call"
+        if tail is None:
+            return call.value is not None and call.value.kind == "call"
         return tail in self._known_names or tail in FRAMEWORK_METHODS or tail in _CONTAINER_METHODS or tail in _CALLED_SYMBOL_TAILS
 
     def _store_elem(self, container: int, value: int) -> None:
         def on(objs: Iterable[int]) -> None:
             for o in objs:
-                if self.objs[o].kind in ("seq", "alloc", "injected"):
+                if self.objs[o].kind in ("seq", "alloc", "injected", "routes"):
                     self._edge(value, self.node(("elem", o)))
 
         self._on(container, on)
@@ -1036,7 +1086,7 @@ class ValueFlow:
             others = []
             for o in objs:
                 if self.kind_of(o) in ("Depends", "Security"):
-                    dep = self.node(("field", o, "dependency"))
+                    dep = self.node(("field", o, "dependency="))
                     self._on(dep, lambda objs2, o=o: self._dispatch(objs2, (), (), var, facts, scope,
                                                                     _site_expr(self.objs[o])))
                 elif keep_others:
@@ -1056,6 +1106,23 @@ class ValueFlow:
         self.solve()
         n = self._node_ids.get(("elem", o))
         return set(self.pts.get(n, ())) if n is not None else set()
+
+    def members(self, objs: Iterable[int]) -> List[int]:
+        """The objects that are not sequences among ``objs`` and the elements of the sequences
+        among them (nested sequences flattened), in a fixed order."""
+        self.solve()
+        out: Set[int] = set()
+        todo, seen = list(objs), set()
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if self.objs[x].kind == "seq":
+                todo.extend(self.elements(x))
+            else:
+                out.add(x)
+        return sorted(out)
 
     def returns(self, q: str) -> Set[int]:
         self.solve()
