@@ -133,3 +133,139 @@ def test_a_subpackage_named_fastapi_does_not_shadow_fastapi(project):
         }
     )
     assert list(dependency_uses(_project(root))) == ["pkg.api.get_db"]
+
+
+def test_which_decorators_fastapi_sees_through(project):
+    """A generator behind decorators is a dependency with yield on every release when they hand it
+    back, from FastAPI 0.123.5 when they wrap it with functools.wraps in a plain function, and is
+    left alone (None) behind anything else."""
+    from astack_lint.model.dependencies import seen_as_generator_from
+
+    root = project(
+        {
+            "svc/__init__.py": "",
+            "svc/decorators.py": """
+                import functools
+                from contextlib import contextmanager
+                from functools import wraps as keep
+
+                def traced(func):
+                    @functools.wraps(func)
+                    def wrapper(*args, **kwargs):
+                        return func(*args, **kwargs)
+                    return wrapper
+
+                def labelled(label):
+                    def decorate(func):
+                        @keep(func)
+                        def inner(*a, **k):
+                            return func(*a, **k)
+                        return inner
+                    return decorate
+
+                def register(func):
+                    return func
+
+                def plain(func):
+                    def inner(*a, **k):
+                        return func(*a, **k)
+                    return inner
+
+                def other(func):
+                    @functools.wraps(print)
+                    def inner(*a, **k):
+                        return func(*a, **k)
+                    return inner
+
+                def relay(func):
+                    @functools.wraps(func)
+                    def inner(*a, **k):
+                        yield from func(*a, **k)
+                    return inner
+
+                def either(func):
+                    if func:
+                        return func
+                    @functools.wraps(func)
+                    def inner(*a, **k):
+                        return func(*a, **k)
+                    return inner
+            """,
+            "svc/deps.py": """
+                from contextlib import contextmanager
+                from fastapi import Depends
+                from .decorators import either, labelled, other, plain, register, relay, traced
+
+                def bare():
+                    yield 1
+
+                @traced
+                def a():
+                    yield 1
+
+                @labelled("x")
+                @register
+                def b():
+                    yield 1
+
+                @register
+                def c():
+                    yield 1
+
+                @plain
+                def d():
+                    yield 1
+
+                @other
+                def e():
+                    yield 1
+
+                @relay
+                def f():
+                    yield 1
+
+                @contextmanager
+                def g():
+                    yield 1
+
+                @either
+                def h():
+                    yield 1
+
+                @unknown_name
+                def i():
+                    yield 1
+
+                class Holder:
+                    @staticmethod
+                    @traced
+                    def j():
+                        yield 1
+            """,
+        }
+    )
+    proj = _project(root)
+    facts = next(f for p, f in proj.files.items() if p.endswith("deps.py"))
+    got = {q: seen_as_generator_from(proj, facts, fn) for q, fn in facts.functions.items()}
+    assert got == {
+        "bare": "", "a": ">=0.123.5", "b": ">=0.123.5", "c": "", "d": None, "e": None, "f": None, "g": None,
+        "h": None, "i": None, "Holder.j": ">=0.123.5",
+    }
+
+
+def test_affected_rows_narrowed_to_releases():
+    from astack_lint.releases.affected import Affected, narrowed
+
+    rows = (
+        Affected(fastapi="<0.74.0", symptom="a"),
+        Affected(fastapi=">=0.110.0,<0.118.0", symptom="b"),
+        Affected(fastapi=">=0.118.0", symptom="c"),
+        (">=0.106.0,<=0.117.1", None, "d"),
+        (None, "<1.0", "e"),
+    )
+    assert narrowed(rows, ">=0.123.5") == (
+        Affected(fastapi=">=0.123.5", symptom="c"),
+        Affected(fastapi=">=0.123.5", starlette="<1.0", symptom="e"),
+    )
+    assert narrowed(rows[:1], "") == rows[:1]
+    assert narrowed(rows[3:4], "") == (Affected(fastapi=">=0.106.0,<=0.117.1", symptom="d"),)

@@ -363,6 +363,100 @@ def dependency_of_param(
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# what FastAPI sees of a decorated dependency
+
+# FastAPI unwraps ``functools.wraps`` wrappers (``inspect.unwrap``) to decide whether a dependency
+# is a generator from this release on; before it, it calls the wrapper and injects what it returns
+UNWRAPS_FROM = "0.123.5"
+_TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
+
+
+def _first_param(fn: FunctionFact) -> Optional[str]:
+    positional = [p.name for p in fn.params if p.kind in ("posonly", "pos")]
+    if fn.receiver is not None:
+        positional = positional[1:]
+    return positional[0] if positional else None
+
+
+def _returned_names(fn: FunctionFact) -> Optional[Set[str]]:
+    """The names every return of ``fn`` hands back (None: it returns something else too, or nothing)."""
+    if not fn.returns or fn.is_generator:
+        return None
+    names = set()
+    for r in fn.returns:
+        if r is None or r.kind != "name":
+            return None
+        names.add(r.value)
+    return names
+
+
+def _decorator_fact(project: Project, facts: FileFacts, scope: str, deco: Expr) -> Optional[Tuple[FileFacts, FunctionFact]]:
+    """The project function a decorator expression applies: ``@deco`` itself, or for
+    ``@factory(...)`` the one nested function the factory returns (None: unknown)."""
+    if deco.kind != "call":
+        return project.function(project.resolve(facts, scope, deco))
+    factory = project.function(project.resolve(facts, scope, deco.value))
+    if factory is None:
+        return None
+    ff, fact = factory
+    names = _returned_names(fact)
+    if names is None or len(names) != 1:
+        return None
+    found = ff.functions.get(f"{fact.qualname}.{names.pop()}")
+    return (ff, found) if found is not None else None
+
+
+def _decorator_kind(project: Project, facts: FileFacts, scope: str, deco: Expr) -> Optional[str]:
+    """"same": the decorator hands back what it decorates (``return fn``, a registry);
+    "wraps": it returns a plain (not async, not generator) nested function decorated with
+    ``functools.wraps(<what it decorates>)``; None: anything else."""
+    if project.resolve(facts, scope, deco) in _TRANSPARENT_DECORATORS:
+        return "same"
+    found = _decorator_fact(project, facts, scope, deco)
+    if found is None:
+        return None
+    df, dfn = found
+    wrapped = _first_param(dfn)
+    names = _returned_names(dfn)
+    if wrapped is None or names is None:
+        return None
+    if names == {wrapped}:
+        return "same"
+    if len(names) != 1:
+        return None
+    inner = df.functions.get(f"{dfn.qualname}.{next(iter(names))}")
+    if inner is None or inner.is_async or inner.is_generator:
+        return None
+    for d in inner.decorators:
+        if (
+            d.kind == "call"
+            and project.resolve(df, inner.scope, d.value) == "functools.wraps"
+            and len(d.args) == 1
+            and d.args[0].kind == "name"
+            and d.args[0].value == wrapped
+        ):
+            return "wraps"
+    return None
+
+
+def seen_as_generator_from(project: Project, facts: FileFacts, fn: FunctionFact) -> Optional[str]:
+    """For a generator function handed to ``Depends``: the FastAPI specifier of the releases that
+    treat it as a dependency with yield. ``""``: every release (no decorator, or only decorators
+    that hand it back: ``staticmethod``, ``classmethod``, a registry's ``return fn``);
+    ``">=0.123.5"``: behind decorators that wrap it with ``functools.wraps`` (older releases call
+    the wrapper and inject the generator object: no setup, no cleanup); None: another decorator,
+    which may turn it into anything (``@contextmanager``, a cache): left alone."""
+    since = ""
+    for d in fn.decorators:
+        kind = _decorator_kind(project, facts, fn.scope, d)
+        if kind is None:
+            return None
+        if kind == "wraps":
+            since = f">={UNWRAPS_FROM}"
+    return since
+
+
 def wants_generator_file(rule, project: Project, path: str, present, settings=None) -> bool:
     """Prefilter for the dependency rules: a file not yet parsed can only be reported when it holds
     a generator (``yield``) and either a function the project uses as a dependency or the

@@ -37,6 +37,31 @@ class Hit(NamedTuple):
     starlette_beyond: bool
 
 
+def narrowed(rows: Sequence[object], fastapi: str) -> Tuple["Affected", ...]:
+    """The rows (``Affected`` or plain tuples) limited to the FastAPI releases ``fastapi`` also admits (``""``: unchanged).
+    Lower bounds merge (``">=0.118.0"`` and ``">=0.123.5"`` give ``">=0.123.5"``); a row whose
+    range becomes empty is dropped."""
+    if not fastapi:
+        return tuple(r if isinstance(r, Affected) else Affected(*r) for r in rows)  # type: ignore[misc]
+    extra = [p.strip() for p in fastapi.split(",") if p.strip()]
+    out = []
+    for given in rows:
+        row = given if isinstance(given, Affected) else Affected(*given)  # type: ignore[misc]
+        parts = [p.strip() for p in (row.fastapi or "").split(",") if p.strip()] + extra
+        lows = [Version(p[2:]) for p in parts if p.startswith(">=")]
+        rest = [p for p in parts if not p.startswith(">=")]
+        if lows:
+            low = max(lows)
+            if any(
+                (p.startswith("<=") and Version(p[2:]) < low) or (p.startswith("<") and p[1] != "=" and Version(p[1:]) <= low)
+                for p in rest
+            ):
+                continue  # empty
+            rest = [f">={low}"] + rest
+        out.append(row._replace(fastapi=",".join(rest)))
+    return tuple(out)
+
+
 def spec_text(spec: str) -> str:
     """``">=0.23.1,<=0.28.0"`` -> ``"0.23.1 - 0.28.0"``, ``"<=0.84.0"`` -> ``"<= 0.84.0"``."""
     parts = [p.strip() for p in spec.split(",") if p.strip()]

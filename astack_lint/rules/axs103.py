@@ -69,6 +69,7 @@ from ..model.apps import (
     node_of,
     seq_items,
 )
+from ..model.dependencies import seen_as_generator_from
 from ..model.facts import Expr, FileFacts, FunctionFact
 from ..model.memo import false, memoized
 from ..model.project import ObjRef, Project
@@ -102,8 +103,8 @@ def _has_yield_dependency(project: Project, facts: FileFacts, fn: FunctionFact) 
         if (f.path, dep.qualname) in seen:
             continue
         seen.add((f.path, dep.qualname))
-        if dep.is_generator:
-            return True
+        if dep.is_generator and seen_as_generator_from(project, f, dep) == "":
+            return True  # (behind functools.wraps it is one only from FastAPI 0.123.5: not on 0.74 - 0.105)
         todo.extend(dependencies_of(project, f, dep))
     return False
 

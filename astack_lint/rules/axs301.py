@@ -5,9 +5,13 @@ FastAPI dependency, when the handler can finish without raising on some path (it
 returns, or only raises on some branches). Only generators the project passes to `Depends(...)` or
 `Security(...)` count (directly, in `Annotated[...]` or a type alias of it, in `dependencies=[...]`,
 or as a `dependency_overrides` value), plus functions named by the `dependency-functions` option;
-plain iterators, `@contextmanager` helpers and streaming bodies are never checked, nor are generators
-behind a decorator (other than `staticmethod` / `classmethod`), which FastAPI does not see as
-generators, nor dependencies used only by websocket routes. A handler whose every path raises
+plain iterators, `@contextmanager` helpers and streaming bodies are never checked, nor are dependencies
+used only by websocket routes. A generator behind a decorator counts when every decorator hands it
+back (`staticmethod`, `classmethod`, a registry's `return func`), and, on FastAPI >= 0.123.5 only,
+when they wrap it with `functools.wraps` in a plain function (those releases unwrap it; older ones
+inject the generator object and run neither setup nor cleanup); behind any other decorator FastAPI
+may see anything, and it is left alone. This holds for every dependency rule (AXS301 - AXS305,
+AXS401). A handler whose every path raises
 (`raise`, `raise HTTPException(...) from e`, a helper that always raises) is fine.
 
 ## Why is this bad?
@@ -109,7 +113,7 @@ class BareExceptAroundYield(Rule):
             ctx.report(
                 line,
                 col,
-                f"{what} around the yield of dependency '{dep.fn.qualname}' can finish without raising: it "
+                f"{what} around the yield of dependency '{dep.fn.qualname}'{dep.behind} can finish without raising: it "
                 f"swallows the endpoint's errors and cancellation: {ctx.explain_releases(hits)}; re-raise with `raise`",
                 fix=reraise_fix(dep.record, line, col),
             )

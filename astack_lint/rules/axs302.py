@@ -118,7 +118,7 @@ class HandlerAroundYieldSwallows(Rule):
                 line,
                 col,
                 f"`except{'*' if star else ''} {_type_text(typ)}` around the yield of dependency "
-                f"'{dep.fn.qualname}' can finish without raising: it swallows the endpoint's exception: "
+                f"'{dep.fn.qualname}'{dep.behind} can finish without raising: it swallows the endpoint's exception: "
                 f"{ctx.explain_releases(hits)}; re-raise with `raise` (or raise an HTTPException from it)",
                 fix=reraise_fix(dep.record, line, col),
             )

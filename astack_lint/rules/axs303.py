@@ -68,11 +68,16 @@ class DependencyYieldsTwice(Rule):
             for (line, col), items in by_position(dep.record["second_yields"]):
                 if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for (g,) in items]):
                     continue
+                if dep.since:  # only releases after 0.117: a 500 only with scope='function'
+                    when = "a 500 with scope='function'; otherwise the client already got its response and the error is only logged"
+                else:
+                    when = (
+                        "a 500 on FastAPI 0.106-0.117 and with scope='function'; on other releases the client "
+                        "already got its response and the error is only logged"
+                    )
                 ctx.report(
                     line,
                     col,
-                    f"dependency '{dep.fn.qualname}' can reach yield a second time: RuntimeError: generator didn't "
-                    f"stop (a 500 on FastAPI 0.106-0.117 and with scope='function'; on other releases the client "
-                    f"already got its response and the error is only logged), and the code after this yield never "
-                    f"runs; yield exactly once",
+                    f"dependency '{dep.fn.qualname}'{dep.behind} can reach yield a second time: RuntimeError: "
+                    f"generator didn't stop ({when}), and the code after this yield never runs; yield exactly once",
                 )

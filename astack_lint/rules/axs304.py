@@ -4,7 +4,9 @@ Checks for a FastAPI dependency (a generator the project passes to `Depends(...)
 or a function named by the `dependency-functions` option) with a path that returns before any
 `yield`: a `return` statement reached before the first `yield`, or the end of the body reached
 without yielding (for example `if enabled: yield client` with no `else`). Raising before the
-`yield` is fine, and so is a path that only skips a loop whose body yields.
+`yield` is fine, and so is a path that only skips a loop whose body yields. A generator behind a
+`functools.wraps` decorator is checked where FastAPI unwraps it (>= 0.123.5; see AXS301 for which
+decorators count).
 
 ## Why is this bad?
 FastAPI runs a dependency with `yield` as a context manager and needs exactly one value. A generator
@@ -61,16 +63,17 @@ class DependencyReturnsBeforeYield(Rule):
         project = ctx.project
         for dep in generator_dependencies(ctx):
             rec = dep.record
+            releases = f"FastAPI {dep.since[2:]} and later" if dep.since else "every FastAPI release"
             why = (
-                "RuntimeError: generator didn't yield, the request answers 500 (every FastAPI release); raise "
+                f"RuntimeError: generator didn't yield, the request answers 500 ({releases}); raise "
                 "an exception (e.g. HTTPException) to refuse the request, or yield a value"
             )
             for (line, col), items in by_position(rec["early_returns"]):
                 if live(project, self.code, ctx.facts, dep.fn.qualname, [g for (g,) in items]):
-                    ctx.report(line, col, f"dependency '{dep.fn.qualname}' can return before its first yield: {why}")
+                    ctx.report(line, col, f"dependency '{dep.fn.qualname}'{dep.behind} can return before its first yield: {why}")
             if rec["fall_off"] and live(project, self.code, ctx.facts, dep.fn.qualname, rec["fall_off"]):
                 ctx.report(
                     rec["line"],
                     rec["col"],
-                    f"dependency '{dep.fn.qualname}' can reach the end of its body without yielding: {why}",
+                    f"dependency '{dep.fn.qualname}'{dep.behind} can reach the end of its body without yielding: {why}",
                 )

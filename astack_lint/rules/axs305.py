@@ -78,7 +78,7 @@ class RaiseAfterYield(Rule):
             for (line, col), items in by_position(dep.record["raises_after"]):
                 if not live(ctx.project, self.code, ctx.facts, dep.fn.qualname, [g for g, _m in items]):
                     continue
-                hits = ctx.affected_hits()  # release awareness
+                hits = ctx.affected_hits(dep.rows(self.affected))  # release awareness
                 if not hits:
                     return
                 when = (
@@ -89,6 +89,6 @@ class RaiseAfterYield(Rule):
                 ctx.report(
                     line,
                     col,
-                    f"raise {when} in dependency '{dep.fn.qualname}' (request scope): {ctx.explain_releases(hits)}; "
+                    f"raise {when} in dependency '{dep.fn.qualname}'{dep.behind} (request scope): {ctx.explain_releases(hits)}; "
                     f"check before yield or in the endpoint, or use Depends(..., scope='function') (FastAPI >= 0.121)",
                 )

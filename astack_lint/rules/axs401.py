@@ -71,8 +71,9 @@ from ..model.apps import (
     is_task_value,
     param_of,
 )
-from ..model.dependencies import dependency_of_param, is_dependency
+from ..model.dependencies import dependency_of_param, is_dependency, seen_as_generator_from
 from ..model.facts import Expr, FunctionFact
+from ..releases.affected import narrowed
 from .api import CheckContext, Rule
 
 _MAX_ARG_DEPTH = 4
@@ -82,6 +83,7 @@ class _Resource(NamedTuple):
     name: str  # the parameter
     kind: str  # "upload" | "yield" | "function-scope"
     origin: str  # "UploadFile" or "the yield dependency get_db()"
+    since: str = ""  # a dependency FastAPI sees as a generator only on these releases (behind functools.wraps)
 
 
 class Collector(RuleCollector):
@@ -167,7 +169,7 @@ class ClosedResourceInBackground(Rule):
             rows = self.affected_function_scope if res.kind == "function-scope" else self.affected_yield
             fix = "let the code that runs later open its own (a new session inside the task or generator)"
             what = f"{res.name!r} from {res.origin}"
-        hits = ctx.affected_hits(rows)  # release awareness
+        hits = ctx.affected_hits(narrowed(rows, res.since))  # release awareness
         if not hits:
             return None
         return f"{what} used by {sink}, which runs after the endpoint returns: {ctx.explain_releases(hits)}; {fix}"
@@ -182,8 +184,11 @@ class ClosedResourceInBackground(Rule):
                 continue
             dep = dependency_of_param(project, facts, fn, prm)
             if dep is not None and dep[1].is_generator and dep[1].qualname in dep[0].rule_data.get(self.code, ()):
+                since = seen_as_generator_from(project, dep[0], dep[1])
+                if since is None:  # a decorator that may make it anything
+                    continue
                 kind = "function-scope" if dep[2] == "function" else "yield"
-                out[prm.name] = _Resource(prm.name, kind, f"the yield dependency {dep[1].name}()")
+                out[prm.name] = _Resource(prm.name, kind, f"the yield dependency {dep[1].name}()", since)
         return out
 
     def _resource_in(self, ctx: CheckContext, fn: FunctionFact, resources, scope: str, expr: Optional[Expr], depth: int = 0):

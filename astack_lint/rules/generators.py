@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
-from ..model.dependencies import dependency_scopes
+from ..model.dependencies import dependency_scopes, seen_as_generator_from
 from ..model.facts import Expr, FileFacts, FunctionFact
 from ..model.memo import false, memoized
 from ..model.project import Project
-from ..releases.affected import Affected
+from ..releases.affected import Affected, narrowed
 from .api import CheckContext
 
 _NORETURN_SYMBOLS = frozenset(
@@ -81,39 +81,49 @@ def live(project: Project, code: str, facts: FileFacts, scope: str, guard_sets: 
 class GeneratorDependency:
     """A generator function of the linted file that the project uses as a dependency."""
 
-    def __init__(self, fn: FunctionFact, record: dict, scopes: set) -> None:
+    def __init__(self, fn: FunctionFact, record: dict, scopes: set, since: str = "") -> None:
         self.fn = fn
         self.record = record
         self.scopes = scopes  # {"request", "function"}
+        # "": FastAPI sees a generator on every release; ">=0.123.5": only from there on, through
+        # the functools.wraps decorators in front of it (model/dependencies.py)
+        self.since = since
 
     @property
     def kind(self) -> str:
         return "async generator" if self.record["is_async"] else "generator"
 
+    def rows(self, rows: Iterable[Affected]) -> Tuple[Affected, ...]:
+        """Affected rows limited to the releases where FastAPI sees this generator as one."""
+        return narrowed(tuple(rows), self.since)
 
-_TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
-
-
-def _plain(project: Project, facts: FileFacts, fn: FunctionFact) -> bool:
-    """Is FastAPI handed the generator function itself? A decorator may turn it into anything
-    (``@contextmanager`` makes a plain function returning a context manager): those are left alone."""
-    return all(project.resolve(facts, fn.scope, d) in _TRANSPARENT_DECORATORS for d in fn.decorators)
+    @property
+    def behind(self) -> str:
+        """`` (behind a functools.wraps decorator, which FastAPI >= 0.123.5 sees through)`` or ""."""
+        if not self.since:
+            return ""
+        return f" (behind a functools.wraps decorator, which FastAPI {self.since[2:]} and later sees through)"
 
 
 def generator_dependencies(ctx: CheckContext, http_only: bool = False) -> List[GeneratorDependency]:
     """The linted file's generators that the project uses as dependencies; ``http_only``: only as
-    dependencies of HTTP routes (FACTS part B is about HTTP responses), with those uses' scopes."""
+    dependencies of HTTP routes (FACTS part B is about HTTP responses), with those uses' scopes.
+    A generator behind decorators counts only where FastAPI sees through them to it (on a release
+    the project admits); any other decorator may turn it into anything: those are left alone."""
     data = ctx.data
     if not isinstance(data, dict):
         return []
     out = []
     for qualname, record in sorted(data.get("functions", {}).items()):
         fn = ctx.facts.functions.get(qualname)
-        if fn is None or not _plain(ctx.project, ctx.facts, fn):
+        if fn is None:
+            continue
+        since = seen_as_generator_from(ctx.project, ctx.facts, fn)
+        if since is None or (since and not ctx.affected_hits([Affected(fastapi=since)])):
             continue
         scopes = dependency_scopes(ctx.project, ctx.settings, ctx.facts, fn, http_only)
         if scopes:
-            out.append(GeneratorDependency(fn, record, scopes))
+            out.append(GeneratorDependency(fn, record, scopes, since))
     return out
 
 
@@ -193,4 +203,4 @@ def swallow_rows(dep: "GeneratorDependency", cancellation: bool = False) -> Tupl
         rows += SWALLOW_FUNCTION
     if cancellation and dep.record["is_async"]:
         rows += CANCEL_ASYNC
-    return rows
+    return dep.rows(rows)
