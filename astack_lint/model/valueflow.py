@@ -26,6 +26,14 @@ route decorators return the function); ``await``; classes called (``__init__``),
 holds what calling ``f`` returns). Names from outside the project are ``Sym`` objects, what their
 calls return is unknown and stays out of every set: a rule is silent where the sets are empty.
 
+What keeps it small on the largest trees, where payload dicts, requests and value objects are
+handed through every helper: a literal with items is an object only once one of them holds an
+object (``[1, 2]`` is nothing; an empty one is an object when it is assigned, to receive items);
+every endpoint's ``Request`` / ``WebSocket`` is one object (``BackgroundTasks``, ``Response`` and
+``UploadFile`` stay the parameter's own); a project class has its own object per call site for its
+first ``MAX_SITES`` sites, one for the rest; a node holding more than ``MAX_LITERALS`` containers
+holds one standing for the rest, whose items are all of theirs (reading it gives the same).
+
 The solver has a budget (``MAX_STEPS`` propagations per project): beyond it the sets are partial
 and ``truncated`` says so. Everything is deterministic (files, facts and objects in a fixed order).
 """
@@ -38,6 +46,11 @@ from .facts import CallFact, Expr, FileFacts, FunctionFact
 from .symbols import symbol_of
 
 MAX_STEPS = 2_000_000  # propagations of one object to one node; ordinary projects need a few 10,000
+# the instances of a project class (not the framework's) made at its first few call sites are told
+# apart; beyond them, one object stands for the rest
+MAX_SITES = 8
+# containers (list, tuple, dict literals) one node holds before one container stands for the rest
+MAX_LITERALS = 16
 
 # the framework's classes whose instances the analysis follows, by symbol id (symbols.py)
 APP_SYMBOLS = ("FastAPI", "Starlette", "APIRouter", "Router")
@@ -60,6 +73,8 @@ DECORATOR_METHODS = frozenset(
 )
 # what FastAPI injects into a parameter annotated with the class (or Annotated[class, ...])
 INJECTED = ("BackgroundTasks", "Request", "Response", "UploadFile", "WebSocket")
+# those whose object is the parameter's own (which endpoint's tasks, response, upload it is)
+_INJECTED_PER_PARAM = ("BackgroundTasks", "Response", "UploadFile")
 # container methods that store their arguments as items
 _STORE_METHODS = {"append": (0,), "add": (0,), "insert": (1,), "appendleft": (0,), "setdefault": (1,)}
 _EXTEND_METHODS = frozenset({"extend", "update"})
@@ -123,6 +138,10 @@ class ValueFlow:
         self._done_files: Set[str] = set()
         self._injected_done: Set[str] = set()
         self._mro_memo: Dict[str, Tuple[str, ...]] = {}
+        self._alloc_sites: Dict[str, Set[Tuple[str, int, int]]] = {}  # project class -> its first sites
+        self._seqs: Set[int] = set()  # the container objects (literals, ``*args``, summaries)
+        self._seq_count: Dict[int, int] = {}  # node -> how many containers it holds
+        self._summary_items: Dict[int, int] = {}  # items node of a summary container -> the summary
         self._fw_kind_memo: Dict[str, Optional[str]] = {}
         self._deco_sites: Dict[int, Tuple[FileFacts, str, Expr]] = {}  # fwdeco object -> its decorator call
         # names of project modules not parsed yet: path -> [(qualified name, node)], and node -> path
@@ -143,6 +162,8 @@ class ValueFlow:
         if i is None:
             i = self._obj_ids[o] = len(self.objs)
             self.objs.append(o)
+            if kind == "seq":
+                self._seqs.add(i)
         return i
 
     def _new_node(self, key: Any) -> int:
@@ -159,13 +180,20 @@ class ValueFlow:
         have = self.pts.get(node)
         if have is None:
             new = list(dict.fromkeys(objs))
-            if not new:
-                return
-            self.pts[node] = set(new)
         else:
             new = [o for o in objs if o not in have]
-            if not new:
-                return
+        if not new:
+            return
+        seqs = self._seqs
+        if seqs:
+            literals = [o for o in new if o in seqs]
+            if literals:
+                new = self._bounded(node, new, literals, have)
+                if not new:
+                    return
+        if have is None:
+            self.pts[node] = set(new)
+        else:
             have.update(new)
         pend = self._pending.get(node)
         if pend is None:
@@ -173,6 +201,27 @@ class ValueFlow:
             self._queue.append(node)
         else:
             pend.update(new)
+
+    def _bounded(self, node: int, new: List[int], literals: List[int], have: Optional[Set[int]]) -> List[int]:
+        """Past ``MAX_LITERALS`` containers in one node (payload dicts handed through every helper
+        of a project), the node holds one container standing for the rest, whose items are all of
+        theirs: what reading the node gives is the same, at a fraction of the cost."""
+        count = self._seq_count.get(node, 0) + len(literals)
+        if count <= MAX_LITERALS:
+            self._seq_count[node] = count
+            return new
+        summary = self._summary_items.get(node)  # the items of a summary: it stands for them itself
+        if summary is None:
+            summary = self.obj("seq", "<containers>", node, 0, "seq")
+        items = self.node(("elem", summary))
+        self._summary_items[items] = summary
+        for o in literals:
+            if o != summary:
+                self._edge(self.node(("elem", o)), items)
+        out = [o for o in new if o not in self._seqs]
+        if have is None or summary not in have:
+            out.append(summary)
+        return out
 
     def _edge(self, src: int, dst: int) -> None:
         if dst == src or src == self.EMPTY:
@@ -403,8 +452,9 @@ class ValueFlow:
         return None
 
     # -- expressions ---------------------------------------------------------------------------
-    def eval(self, facts: FileFacts, scope: str, expr: Optional[Expr]) -> int:
-        """The node holding what ``expr`` may evaluate to (constraints are added as needed)."""
+    def eval(self, facts: FileFacts, scope: str, expr: Optional[Expr], bound: bool = False) -> int:
+        """The node holding what ``expr`` may evaluate to (constraints are added as needed);
+        ``bound``: the value of an assignment."""
         if expr is None:
             return self.EMPTY
         kind = expr.kind
@@ -432,15 +482,20 @@ class ValueFlow:
             n = self._new_node(key)
             o = self.obj("seq", facts.path, expr.line, expr.col, kind)
             elems = self.node(("elem", o))
-            items = expr.args if kind == "seq" else tuple(v for _k, v in expr.kwargs)
+            items = [i for i in (expr.args if kind == "seq" else tuple(v for _k, v in expr.kwargs)) if i is not None]
             for item in items:
-                if item is None:
-                    continue
                 if item.kind == "star":
                     self._edge(self._elems(self.eval(facts, scope, item.value)), elems)
                 else:
                     self._edge(self.eval(facts, scope, item), elems)
-            self._add(n, (o,))
+            if items or not bound:
+                # a literal is followed once one of its items holds an object: most hold only
+                # strings and numbers, and following those through every helper they reach would
+                # cost more than all the rest; an empty one bound to a name may still receive
+                # items (``middleware = []`` then ``.append(...)``): followed
+                self._on(elems, lambda objs, n=n, o=o: self._materialize(n, o, objs))
+            else:
+                self._add(n, (o,))
             return n
         if kind == "each":
             return self._elems(self.eval(facts, scope, expr.value))
@@ -449,6 +504,15 @@ class ValueFlow:
         if kind == "star":
             return self._elems(self.eval(facts, scope, expr.value))
         return self.EMPTY
+
+    def _materialize(self, n: int, o: int, objs: Iterable[int]) -> None:
+        """A literal's object joins its node once one of its items holds an object that matters
+        (the request an endpoint is given does not: it is handed around with every payload)."""
+        for x in objs:
+            ob = self.objs[x]
+            if ob.kind != "injected" or ob.key[0] in _INJECTED_PER_PARAM:
+                self._add(n, (o,))
+                return
 
     def _name(self, facts: FileFacts, scope: str, dotted: str) -> int:
         key = ("name", facts.path, scope, dotted)
@@ -523,7 +587,7 @@ class ValueFlow:
         n = self._new_node(key)
         project = self.project
         for facts, b in project.bindings(q):
-            self._edge(self.eval(facts, b.scope, b.value), n)
+            self._edge(self.eval(facts, b.scope, b.value, bound=True), n)
         prm = project.param(q)
         if prm is not None:
             facts, fact, p = prm
@@ -800,12 +864,18 @@ class ValueFlow:
         elif kind == "class":
             cls = ob.key[0]
             site = (facts.path, call.line, call.col) if call is not None else (facts.path, 0, 0)
+            fw = self.framework_kind(cls)
+            if fw is None:
+                sites = self._alloc_sites.setdefault(cls, set())
+                if site not in sites and len(sites) >= MAX_SITES:
+                    site = ("<many>", 0, 0)  # a class constructed all over (a value, an event): one object
+                else:
+                    sites.add(site)
             a = self.obj("alloc", cls, *site)
             self._add(result, (a,))
             init = self.method(cls, "__init__")
             if init is not None:
                 self._enter(init, a, args, kwargs, self.SINK, facts, scope, passed_receiver=False)
-            fw = self.framework_kind(cls)
             if fw is not None:
                 self._construct(fw, a, args, kwargs, facts, scope)
         elif kind == "alloc":
@@ -954,11 +1024,11 @@ class ValueFlow:
             if "." in b.name and not (b.name.startswith("self.") and b.scope in facts.classes):
                 target = self._binding_target(facts, b.scope, b.name)
                 if target is not None:
-                    self._edge(self.eval(facts, b.scope, b.value), target)
+                    self._edge(self.eval(facts, b.scope, b.value, bound=True), target)
         for sa in facts.subscript_assigns:
             if sa.target.kind == "sub" and sa.target.value is not None:
                 container = self.eval(facts, sa.scope, sa.target.value)
-                value = self.eval(facts, sa.scope, sa.value)
+                value = self.eval(facts, sa.scope, sa.value, bound=True)
                 self._store_elem(container, value)
         self._names_of(facts)
         for c in facts.calls:
@@ -1075,8 +1145,12 @@ class ValueFlow:
             ob = self.objs[o]
             cls = ob.key[0] if ob.kind in ("sym", "class") else None
             fw = self.framework_kind(cls)
-            if fw in INJECTED:
+            if fw in _INJECTED_PER_PARAM:
                 self._add(var, (self.obj("injected", fw, q, name),))
+            elif fw in INJECTED:
+                # one object for every endpoint's request: it is handed to helpers everywhere, and
+                # no question the rules ask needs to tell one endpoint's from another's
+                self._add(var, (self.obj("injected", fw, "", ""),))
 
     def _dependency_value(self, node: int, var: int, facts: FileFacts, scope: str, keep_others: bool = False) -> None:
         """A parameter whose default (or ``Annotated`` metadata) is ``Depends(f)`` holds what
