@@ -65,3 +65,37 @@ def test_literals_of_plain_data_are_not_followed(project):
     assert _objects(project_, flow, "app.py", "", "numbers") == []
     assert [o.key[0] for o in _objects(project_, flow, "app.py", "", "routers")] == ["fastapi.APIRouter"]
     assert [o.key[0] for o in _objects(project_, flow, "app.py", "", "pending")] == ["fastapi.APIRouter"]
+
+
+def test_keywords_spread_from_dicts(project):
+    """``f(**{"router": r})`` passes ``router=r``; a spread of anything else (another object, a
+    dict the flow cannot read) passes nothing and breaks nothing."""
+    root = project(
+        {
+            "app.py": """
+                from fastapi import APIRouter, FastAPI
+
+                class Holder:
+                    def __init__(self, router=None, other=None):
+                        self.router = router
+                        self.other = other
+
+                def make(**options):
+                    return Holder(**options)
+
+                first = APIRouter()
+                second = APIRouter()
+                held = Holder(**{"router": first, "unknown": second})
+                also = Holder(**held.__dict__)
+                maybe = make(router=second)
+                spread_list = Holder(**[first])
+                got = held.router
+                none = held.other
+            """,
+        }
+    )
+    project_, flow = _flow(root)
+    assert not flow.truncated
+    assert [o.key for o in _objects(project_, flow, "app.py", "", "got")] == [(
+        "fastapi.APIRouter", str(root / "app.py"), 11, 8)]
+    assert _objects(project_, flow, "app.py", "", "none") == []

@@ -40,6 +40,7 @@ and ``truncated`` says so. Everything is deterministic (files, facts and objects
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from .facts import CallFact, Expr, FileFacts, FunctionFact
@@ -51,6 +52,8 @@ MAX_STEPS = 2_000_000  # propagations of one object to one node; ordinary projec
 MAX_SITES = 8
 # containers (list, tuple, dict literals) one node holds before one container stands for the rest
 MAX_LITERALS = 16
+# files parsed because they call, by name, a project function whose parameter feeds a framework call
+MAX_CALLER_FILES = 50
 
 # the framework's classes whose instances the analysis follows, by symbol id (symbols.py)
 APP_SYMBOLS = ("FastAPI", "Starlette", "APIRouter", "Router")
@@ -142,6 +145,8 @@ class ValueFlow:
         self._seqs: Set[int] = set()  # the container objects (literals, ``*args``, summaries)
         self._seq_count: Dict[int, int] = {}  # node -> how many containers it holds
         self._summary_items: Dict[int, int] = {}  # items node of a summary container -> the summary
+        self._dict_keys: Dict[int, Set[str]] = {}  # dict literal object -> its string keys
+        self._callers_done = False
         self._fw_kind_memo: Dict[str, Optional[str]] = {}
         self._deco_sites: Dict[int, Tuple[FileFacts, str, Expr]] = {}  # fwdeco object -> its decorator call
         # names of project modules not parsed yet: path -> [(qualified name, node)], and node -> path
@@ -278,8 +283,68 @@ class ValueFlow:
                 if handlers:
                     for h in list(handlers):
                         h(delta)
-            if not self._add_new_files():
+            if not self._add_new_files() and not self._load_callers():
                 return
+
+    def _load_callers(self) -> bool:
+        """Once, at the first fixed point: a framework call whose argument holds nothing because
+        it comes from a parameter of a project function no parsed file calls (``R2RApp(**routers)``
+        in a builder module that never names the framework) parses the project files that call
+        that function by name (at most ``MAX_CALLER_FILES``). True: files were added."""
+        if self._callers_done:
+            return False
+        self._callers_done = True
+        project = self.project
+        rev: Dict[int, List[int]] = {}
+        for src, dsts in self._succ.items():
+            for d in dsts:
+                rev.setdefault(d, []).append(src)
+        var_keys = {v: k for k, v in self._node_ids.items() if k[0] == "var"}
+        names: Set[str] = set()
+
+        def wanted(fact: FunctionFact) -> None:
+            if not fact.params:
+                return
+            name = fact.class_qualname if fact.name == "__init__" and fact.class_qualname else fact.name
+            name = name.rpartition(".")[2]
+            if len(name) >= 3 and not name.startswith("__"):
+                names.add(name)
+
+        todo = []
+        for e in self.events:
+            empty = [a for a in e.args + tuple(n for _k, n in e.kwargs) if a >= 0 and not self.pts.get(a)]
+            if empty:
+                todo.extend(empty)
+                fn = e.facts.functions.get(e.scope)
+                if fn is not None:  # the function making the call (its arguments may come from its own)
+                    wanted(fn)
+        seen = set(todo)
+        depth = 0
+        while todo and depth < 8:
+            nxt = []
+            for n in todo:
+                key = var_keys.get(n)
+                if key is not None and project.param(key[1]) is not None:
+                    wanted(project.param(key[1])[1])
+                for m in rev.get(n, ()):
+                    if m not in seen and not self.pts.get(m):
+                        seen.add(m)
+                        nxt.append(m)
+            todo, depth = nxt, depth + 1
+        if not names:
+            return False
+        pattern = re.compile(r"\b(?:%s)\(" % "|".join(re.escape(n) for n in sorted(names)))
+        loaded = 0
+        for path in sorted(project.known_paths):
+            if loaded >= MAX_CALLER_FILES:
+                break
+            if path in project.files or path in self._load_tried:
+                continue
+            text = project.source_text(path)
+            if text and pattern.search(text):
+                self._load_module(path)
+                loaded += path in project.files
+        return loaded > 0 and self._add_new_files()
 
     def _add_new_files(self) -> bool:
         if len(self._done_files) == len(self.project.files):
@@ -483,6 +548,12 @@ class ValueFlow:
             o = self.obj("seq", facts.path, expr.line, expr.col, kind)
             elems = self.node(("elem", o))
             items = [i for i in (expr.args if kind == "seq" else tuple(v for _k, v in expr.kwargs)) if i is not None]
+            if kind == "dict":
+                # a string key is also a field of its own: ``f(**{"router": r})`` passes ``router=r``
+                for k, v in expr.kwargs:
+                    if k is not None and k.kind == "str" and v is not None:
+                        self._dict_keys.setdefault(o, set()).add(k.value)
+                        self._edge(self.eval(facts, scope, v), self.node(("key", o, k.value)))
             for item in items:
                 if item.kind == "star":
                     self._edge(self._elems(self.eval(facts, scope, item.value)), elems)
@@ -504,6 +575,19 @@ class ValueFlow:
         if kind == "star":
             return self._elems(self.eval(facts, scope, expr.value))
         return self.EMPTY
+
+    @staticmethod
+    def _value_scope(facts: FileFacts, b: Any) -> str:
+        """Where the value of a binding is evaluated: ``self.x = param`` is recorded in its class's
+        scope, its value is read in the method that holds it (the innermost one by lines)."""
+        if not b.name.startswith("self.") or b.scope not in facts.classes:
+            return b.scope
+        best = None
+        for fn in facts.functions.values():
+            if fn.class_qualname == b.scope and fn.line <= b.line <= fn.end_line:
+                if best is None or fn.line > best.line:
+                    best = fn
+        return best.qualname if best is not None else b.scope
 
     def _materialize(self, n: int, o: int, objs: Iterable[int]) -> None:
         """A literal's object joins its node once one of its items holds an object that matters
@@ -587,7 +671,7 @@ class ValueFlow:
         n = self._new_node(key)
         project = self.project
         for facts, b in project.bindings(q):
-            self._edge(self.eval(facts, b.scope, b.value, bound=True), n)
+            self._edge(self.eval(facts, self._value_scope(facts, b), b.value, bound=True), n)
         prm = project.param(q)
         if prm is not None:
             facts, fact, p = prm
@@ -815,7 +899,7 @@ class ValueFlow:
                         args.append(-1)
                         break
                     args.append(self.eval(facts, scope, a))
-                kwargs = tuple((k, self.eval(facts, scope, v)) for k, v in call.kwargs if k != "**")
+                kwargs = tuple((k, self.eval(facts, scope, v)) for k, v in call.kwargs)  # "**": see _spread
                 evaluated.append((tuple(args), kwargs))
             return evaluated[0]
 
@@ -924,8 +1008,16 @@ class ValueFlow:
         for k, a in kwargs:
             if k in names:
                 self._edge(a, self._var(f"{q}.{k}"))
+            elif k == "**":
+                self._on(a, lambda objs, q=q, names=names: self._spread(objs, q, names))
         if result != self.SINK:
             self._edge(self._ret(q), result)
+
+    def _spread(self, objs: Iterable[int], q: str, names: Set[str]) -> None:
+        """``**d`` for a dict literal with string keys: each key naming a parameter passes it."""
+        for o in objs:
+            for k in sorted(self._dict_keys.get(o, set()) & names):
+                self._edge(self.node(("key", o, k)), self._var(f"{q}.{k}"))
 
     def _call_sym(self, q: str, args: Tuple[int, ...], kwargs: Tuple[Tuple[str, int], ...], result: int,
                   facts: FileFacts, scope: str, call: Optional[Expr]) -> None:

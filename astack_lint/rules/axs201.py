@@ -9,9 +9,15 @@ qualified, or through intermediate classes in other files; also the third-party 
 wrapping the app. A background task is `add_task` on an injected
 `BackgroundTasks` parameter (also one annotated with a subclass; of the endpoint, a dependency, or a
 helper it calls), or a response
-built with `background=BackgroundTask(...)`. The app is followed across files: factories,
-`include_router` chains (also in a loop over a list of routers), mounted sub-apps. The finding is reported at the middleware registration
-and names one endpoint that schedules a task.
+built with `background=BackgroundTask(...)`. Apps, routers, middleware and tasks are followed
+through the project's value flow, across files: factories and builder classes, apps and routers
+held by objects (`self.app`, passed to a constructor by keyword or in a `**` dict), `include_router`
+chains (also in loops over lists and dicts of routers), `routes=` / `middleware=` lists built
+anywhere, routes added by methods of router classes (`add_api_route`, bound methods, wrapped
+callables), setup functions that receive the app, mounted sub-apps, and the injected
+`BackgroundTasks` handed on to helpers and service methods several calls away. Where the flow
+cannot tell what an expression holds, nothing is reported. The finding is reported at the
+middleware registration and names one endpoint that schedules a task.
 
 ## Why is this bad?
 Starlette's `BaseHTTPMiddleware` streams the inner response through a task group, and in several
