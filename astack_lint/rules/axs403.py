@@ -76,7 +76,7 @@ class OnEventWithLifespan(Rule):
             receiver = Expr("name", callee.value.rsplit(".", 1)[0]) if callee.kind == "name" else callee.value
             apps = {node_of(o) for o in project.objects(facts, c.scope, receiver) if o.kind in ("FastAPI", "FastAPI.router")}
             hit = sorted((a for a in apps if a in with_lifespan), key=repr)
-            if not hit:
+            if not hit or _handed_on(facts, c):
                 continue
             event = project.string_value(facts, c.scope, c.call.args[0] if c.call.args else c.call.kwarg("event_type"))
             where = "after" if event == "shutdown" else "before"
@@ -89,6 +89,15 @@ class OnEventWithLifespan(Rule):
                 f"runs only the lifespan, so this handler never runs (nothing fails, at most a DeprecationWarning for on_event); move its "
                 f"code into the lifespan function, {where} its yield",
             )
+
+
+def _handed_on(facts: FileFacts, c: CallFact) -> bool:
+    """``return self._app.on_event(event)``: a wrapper handing the decorator on registers nothing
+    itself (whoever applies what it returns does)."""
+    fn = facts.functions.get(c.scope)
+    return fn is not None and any(
+        r is not None and r.kind == "call" and (r.line, r.col) == (c.call.line, c.call.col) for r in fn.returns
+    )
 
 
 @memoized()
