@@ -372,13 +372,6 @@ UNWRAPS_FROM = "0.123.5"
 _TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
 
 
-def _first_param(fn: FunctionFact) -> Optional[str]:
-    positional = [p.name for p in fn.params if p.kind in ("posonly", "pos")]
-    if fn.receiver is not None:
-        positional = positional[1:]
-    return positional[0] if positional else None
-
-
 def _returned_names(fn: FunctionFact) -> Optional[Set[str]]:
     """The names every return of ``fn`` hands back (None: it returns something else too, or nothing)."""
     if not fn.returns or fn.is_generator:
@@ -417,10 +410,11 @@ def _decorator_kind(project: Project, facts: FileFacts, scope: str, deco: Expr) 
     if found is None:
         return None
     df, dfn = found
-    wrapped = _first_param(dfn)
+    passed = dfn.passed_positional
     names = _returned_names(dfn)
-    if wrapped is None or names is None:
+    if not passed or names is None:
         return None
+    wrapped = passed[0]
     if names == {wrapped}:
         return "same"
     if len(names) != 1:

@@ -89,13 +89,16 @@ class FunctionFact(NamedTuple):
         positional = [p.name for p in self.params if p.kind in ("posonly", "pos")]
         return receiver_of(self.class_qualname is not None, positional, (d.dotted for d in self.decorators))
 
+    @property
+    def passed_positional(self) -> List[str]:
+        """The names of the parameters a call passes by position (the receiver is not passed)."""
+        positional = [p.name for p in self.params if p.kind in ("posonly", "pos")]
+        return positional[1:] if self.receiver is not None else positional
+
     def passed_index(self, name: str) -> Optional[int]:
         """The position of parameter ``name`` among the positional arguments a call passes (the
         receiver is not passed); None when it cannot be passed by position."""
-        positional = [p.name for p in self.params if p.kind in ("posonly", "pos")]
-        receiver = self.receiver
-        if receiver is not None:
-            positional = positional[1:]
+        positional = self.passed_positional
         return positional.index(name) if name in positional else None
 
 
