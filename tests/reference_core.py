@@ -20,6 +20,7 @@ from astack_lint.model.facts import (
     ImportFact,
     Param,
     SubscriptAssign,
+    comp_scope,
 )
 
 
@@ -198,6 +199,23 @@ class CoreCollector(FastBatchable, cst.BatchableCSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         # ``for router in routers:`` binds ``router`` to each item of ``routers``
+        if isinstance(node.target, cst.Name):
+            line, col = self.pos(node.target)
+            each = Expr("each", self.summarize(node.iter), line=line, col=col)
+            self.facts.bindings.append(Binding(self.ctx.scope, node.target.value, each, None, line, col))
+
+    # comprehensions: a scope of their own, each ``for`` target bound to each item ------------
+    def _enter_comp(self, node: cst.CSTNode) -> None:
+        line, col = self.pos(node)
+        self.ctx.scope_stack.append((comp_scope(self.ctx.scope, line, col), "comp"))
+
+    def _leave_comp(self, node: cst.CSTNode) -> None:
+        self.ctx.scope_stack.pop()
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _enter_comp
+    leave_ListComp = leave_SetComp = leave_GeneratorExp = leave_DictComp = _leave_comp
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
         if isinstance(node.target, cst.Name):
             line, col = self.pos(node.target)
             each = Expr("each", self.summarize(node.iter), line=line, col=col)

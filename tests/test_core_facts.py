@@ -52,6 +52,24 @@ def test_same_facts_as_libcst_on_the_repository(path):
 
 
 SNIPPETS = {
+    "comprehensions": """
+        routers = [make(name) for name in NAMES if ok(name)]
+        apps = {k: FastAPI(title=k) for k in keys}
+        total = sum(len(r.routes) for r in routers)
+        both = [(a, b) for a in xs for b in ys(a)]
+        nested = [[g(y) for y in row] for row in grid]
+        pairs = {x for x, _ in items()}
+
+        class Server:
+            def setup(self, app):
+                [app.include_router(r, prefix=p) for r, p in self.routers]
+                list(
+                    (
+                        app.add_middleware(m)
+                        for m in self.middleware
+                    )
+                )
+    """,
     "decorated": """
         @app.get("/", dependencies=[Depends(check)])
         @other

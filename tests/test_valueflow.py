@@ -99,3 +99,54 @@ def test_keywords_spread_from_dicts(project):
     assert [o.key for o in _objects(project_, flow, "app.py", "", "got")] == [(
         "fastapi.APIRouter", str(root / "app.py"), 11, 8)]
     assert _objects(project_, flow, "app.py", "", "none") == []
+
+
+def test_comprehensions_hold_their_items_and_bind_their_targets(project):
+    """A comprehension is a container of what its item expression holds in its own scope, where
+    each ``for`` target holds each item of its iterable; a same-named variable outside keeps only
+    its own value; ``list()`` / ``sorted()`` hold the same items."""
+    root = project(
+        {
+            "svc/__init__.py": "",
+            "svc/routers.py": """
+                from fastapi import APIRouter
+
+
+                def make(name):
+                    return APIRouter(prefix=name)
+
+
+                NAMES = ["a", "b"]
+                built = [make(n) for n in NAMES]
+                by_name = {n: make(n) for n in NAMES}
+            """,
+            "svc/app.py": """
+                from fastapi import APIRouter, FastAPI
+
+                from .routers import built, by_name
+
+                app = FastAPI()
+                other = APIRouter()
+                r = other
+                mounted = [app.include_router(r) for r in built]
+                copies = list(x for x in by_name.values())
+                ordered = sorted(built)
+            """,
+        }
+    )
+    project_, flow = _flow(root)
+    assert not flow.truncated
+
+    def held(path_end, name):
+        return sorted((o.kind, o.key[0]) for o in _objects(project_, flow, path_end, "", name))
+
+    router = [("alloc", "fastapi.APIRouter")]
+    assert held("routers.py", "built") == router
+    assert held("routers.py", "by_name") == router  # one allocation site, in make()
+    assert held("app.py", "copies") == router and held("app.py", "ordered") == router
+    # the comprehension's ``r`` is its own: the module's ``r`` is still only ``other``
+    (r,) = _objects(project_, flow, "app.py", "", "r")
+    assert r.key[0] == "fastapi.APIRouter" and r.key[1].endswith("app.py")
+    (event,) = [e for e in flow.events if e.method == "include_router"]
+    included = [flow.objs[o] for o in flow.members(flow.node_objects(event.args[0]))]
+    assert [(o.key[0], o.key[1].endswith("routers.py")) for o in included] == [("fastapi.APIRouter", True)]

@@ -95,6 +95,10 @@ class Summarizer:
             return Expr("dict", None, (), tuple(pairs), line=line, col=col)
         if isinstance(node, cst.Await):
             return Expr("await", self(node.expression, d), line=line, col=col)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return Expr("comp", self(node.elt, d), line=line, col=col)
+        if isinstance(node, cst.DictComp):
+            return Expr("comp", self(node.value, d), line=line, col=col)
         if isinstance(node, cst.IfExp):
             return Expr("either", None, (self(node.body, d), self(node.orelse, d)), line=line, col=col)
         if isinstance(node, cst.BooleanOperation):

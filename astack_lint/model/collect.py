@@ -28,10 +28,12 @@ from .facts import (
     ImportFact,
     Param,
     SubscriptAssign,
+    comp_scope,
     receiver_of,
 )
 
 # nodes with nothing the facts need below them
+_COMPS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.alias)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -232,6 +234,9 @@ class _Collector:
             return Expr("dict", None, (), tuple(pairs), line=line, col=col)
         if isinstance(node, ast.Await):
             return Expr("await", self.summarize(node.value, d), line=line, col=col)
+        if isinstance(node, _COMPS):
+            item = node.value if isinstance(node, ast.DictComp) else node.elt
+            return Expr("comp", self.summarize(item, d), line=line, col=col)
         if isinstance(node, ast.IfExp):
             return Expr("either", None, (self.summarize(node.body, d), self.summarize(node.orelse, d)), line=line, col=col)
         if isinstance(node, ast.BoolOp):
@@ -321,7 +326,32 @@ class _Collector:
         elif isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
             self.call(node.value, None, awaited=True)
             return
+        elif isinstance(node, _COMPS):
+            self.comprehension(node)
+            return
         self.walk_children(node)
+
+    def comprehension(self, node: Any) -> None:
+        """A comprehension's code runs in a scope of its own (``comp_scope``): each ``for`` target
+        is bound there to each item of its iterable (in the order LibCST visits them: the items,
+        then each ``for``)."""
+        line, col = self.pos(node)
+        self.scopes.append((comp_scope(self.scope, line, col), "comp"))
+        try:
+            for item in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+                self.expr(item)
+            for gen in node.generators:
+                if isinstance(gen.target, ast.Name):
+                    tl, tc = self.pos(gen.target)
+                    each = Expr("each", self.summarize(gen.iter), line=tl, col=tc)
+                    self.facts.bindings.append(Binding(self.scope, gen.target.id, each, None, tl, tc))
+                else:
+                    self.expr(gen.target)
+                self.expr(gen.iter)
+                for cond in gen.ifs:
+                    self.expr(cond)
+        finally:
+            self.scopes.pop()
 
     def call(self, node: ast.Call, decorates: Optional[Tuple[str, str]], awaited: bool = False) -> None:
         qualname, scope = decorates if decorates is not None else (None, self.scope)

@@ -28,6 +28,9 @@ class Expr(NamedTuple):
       ``await`` value = awaited Expr
       ``either`` args = the values it may be (``a if c else b``, ``a or b``)
       ``each``  value = an iterable Expr: the value of a ``for`` loop's target is each of its items
+      ``comp``  value = the item Expr of a comprehension (``[f(x) for x in xs]``, a set, a dict's
+                value, a generator expression), read in the comprehension's own scope
+                (``comp_scope``), where each ``for`` target is bound to each item of its iterable
       ``other`` anything else
     """
 
@@ -50,6 +53,22 @@ class Expr(NamedTuple):
 
 
 OTHER = Expr("other")
+
+
+def comp_scope(scope: str, line: int, col: int) -> str:
+    """The scope of the comprehension at (line, col) inside ``scope``: its ``for`` targets are
+    bound there, and the calls in it are made there (names not bound in it are the enclosing
+    scope's)."""
+    return f"{scope}.<comp{line}:{col}>" if scope else f"<comp{line}:{col}>"
+
+
+def real_scope(scope: str) -> str:
+    """The function, class or module scope a comprehension scope is in (``scope`` itself when it
+    is not one)."""
+    parts = scope.split(".")
+    while parts and parts[-1].startswith("<comp"):
+        parts.pop()
+    return ".".join(parts)
 
 
 class Param(NamedTuple):
@@ -199,6 +218,13 @@ class FileFacts:
         for b in self.bindings:
             table.setdefault((b.scope, b.name), []).append(b)
         self._scope_names = table
+
+    def function_at(self, scope: str) -> Optional[FunctionFact]:
+        """The function whose code runs in ``scope`` (a comprehension's code is its function's)."""
+        fn = self.functions.get(scope)
+        if fn is None and scope.endswith(">"):
+            fn = self.functions.get(real_scope(scope))
+        return fn
 
     def lookup(self, scope: str, name: str) -> List[Any]:
         return self._scope_names.get((scope, name), [])

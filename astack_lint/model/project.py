@@ -340,7 +340,7 @@ class Project:
             return f"{base}.{rest}" if rest else base
 
         # self.attr inside a method
-        fn = facts.functions.get(scope)
+        fn = facts.function_at(scope)
         if fn is not None and rest and fn.receiver == head:
             attr, _, more = rest.partition(".")
             base = f"{mod}.{fn.class_qualname}.self.{attr}"

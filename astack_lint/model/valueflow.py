@@ -19,7 +19,8 @@ of a framework object, a value FastAPI injects into an endpoint's or a dependenc
 What flows: assignments; attribute stores and loads (``self.x`` is one field of every instance of
 the class, stores from outside too), class attributes and methods through the project's bases;
 parameters and returns across files, defaults included; ``*`` unpacking stops it; containers (their
-items, ``for`` loops over them, subscripts, ``append``/``extend``/``insert``); ``functools.partial``
+items, ``for`` loops and comprehensions over them (a name target: ``for a, b in`` binds nothing),
+subscripts, ``append``/``extend``/``insert``, ``list(x)``, ``sorted(x)`` and the like); ``functools.partial``
 (the callable it wraps); decorators that are project functions (what they return; the framework's
 route decorators return the function); ``await``; classes called (``__init__``), instances called
 (``__call__``); ``lifespan=`` (FastAPI calls it with the app); ``Depends(f)`` (the parameter
@@ -43,7 +44,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from .facts import CallFact, Expr, FileFacts, FunctionFact
+from .facts import CallFact, Expr, FileFacts, FunctionFact, comp_scope
 from .symbols import symbol_of
 
 MAX_STEPS = 2_000_000  # propagations of one object to one node; ordinary projects need a few 10,000
@@ -83,6 +84,8 @@ _STORE_METHODS = {"append": (0,), "add": (0,), "insert": (1,), "appendleft": (0,
 _EXTEND_METHODS = frozenset({"extend", "update"})
 # container methods whose result holds the same items
 _VIEW_METHODS = frozenset({"values", "copy", "keys", "pop", "popleft", "get"})
+# builtins whose result holds the items of their one argument
+_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
 _PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
 _MAX_SYM_PARTS = 8  # a name from outside the project, and attributes of it, up to this many dots
 _CONTAINER_METHODS = frozenset(_STORE_METHODS) | _EXTEND_METHODS | _VIEW_METHODS | {"items"}
@@ -97,7 +100,8 @@ _CALLED_SYMBOL_TAILS = frozenset(
 
 class Obj(NamedTuple):
     """An abstract object. ``kind``: "alloc", "func", "class", "bound", "unbound", "sym", "fwmethod",
-    "fwdeco", "injected", "seq", "annotated", "routes"; ``key`` depends on the kind (see ``describe``)."""
+    "fwdeco", "injected", "seq", "annotated", "routes", "module" (a project module used as a value);
+    ``key`` depends on the kind (see ``describe``)."""
 
     kind: str
     key: tuple
@@ -315,7 +319,7 @@ class ValueFlow:
             empty = [a for a in e.args + tuple(n for _k, n in e.kwargs) if a >= 0 and not self.pts.get(a)]
             if empty:
                 todo.extend(empty)
-                fn = e.facts.functions.get(e.scope)
+                fn = e.facts.function_at(e.scope)
                 if fn is not None:  # the function making the call (its arguments may come from its own)
                     wanted(fn)
         seen = set(todo)
@@ -539,7 +543,7 @@ class ValueFlow:
                 for alt in expr.args:
                     self._edge(self.eval(facts, scope, alt), n)
             return n
-        if kind in ("seq", "dict"):
+        if kind in ("seq", "dict", "comp"):
             key = ("seq", facts.path, expr.line, expr.col, kind)
             n = self._node_ids.get(key)
             if n is not None:
@@ -547,6 +551,11 @@ class ValueFlow:
             n = self._new_node(key)
             o = self.obj("seq", facts.path, expr.line, expr.col, kind)
             elems = self.node(("elem", o))
+            if kind == "comp":
+                # its items: what the item expression holds in the comprehension's own scope
+                self._edge(self.eval(facts, comp_scope(scope, expr.line, expr.col), expr.value), elems)
+                self._on(elems, lambda objs, n=n, o=o: self._materialize(n, o, objs))
+                return n
             items = [i for i in (expr.args if kind == "seq" else tuple(v for _k, v in expr.kwargs)) if i is not None]
             if kind == "dict":
                 # a string key is also a field of its own: ``f(**{"router": r})`` passes ``router=r``
@@ -631,6 +640,8 @@ class ValueFlow:
             elif module not in project.files:  # a module not parsed yet: read when a value flows in
                 self._deferred.setdefault(module, []).append((q, n))
                 self._deferred_nodes[n] = module
+            elif project.modules.get(q) == module:  # the module itself: ``for m in (users, jobs): m.router``
+                self._add(n, (self.obj("module", q),))
             return n
         self._node_ids[key] = base
         return base
@@ -843,6 +854,9 @@ class ValueFlow:
             if attr in _CONTAINER_METHODS:
                 self._add(into, (self.obj("fwmethod", o, attr),))
             return
+        if kind == "module":
+            self._edge(self._qualified(f"{ob.key[0]}.{attr}"), into)
+            return
         self._edge(self.node(("field", o, attr)), into)
 
     def _member(self, q: str, d: Any, recv: int, on_class: bool = False) -> int:
@@ -886,6 +900,12 @@ class ValueFlow:
         if n is not None:
             return n
         n = self._calls[key] = self._new_node(("call",) + key)
+        if (call.value is not None and call.value.kind == "name" and call.value.value in _COPIES and len(call.args) == 1
+                and not call.kwargs and call.args[0] is not None and call.args[0].kind != "star"
+                and self.project.resolve_name(facts, scope, call.value.value) in (None, "builtins." + call.value.value)):
+            # ``list(routers)``, ``sorted(x for x in ...)``: the same items (the builtin, not shadowed)
+            self._edge(self.eval(facts, scope, call.args[0]), n)
+            return n
         callee_node = self.eval(facts, scope, call.value)
         evaluated: List[Tuple[Tuple[int, ...], Tuple[Tuple[str, int], ...]]] = []
 

@@ -12,8 +12,8 @@ helper it calls), or a response
 built with `background=BackgroundTask(...)`. Apps, routers, middleware and tasks are followed
 through the project's value flow, across files: factories and builder classes, apps and routers
 held by objects (`self.app`, passed to a constructor by keyword or in a `**` dict), `include_router`
-chains (also in loops over lists and dicts of routers), `routes=` / `middleware=` lists built
-anywhere, routes added by methods of router classes (`add_api_route`, bound methods, wrapped
+chains (also in loops and comprehensions over lists and dicts of routers, or of the modules that
+hold them), `routes=` / `middleware=` lists built anywhere (comprehensions included), routes added by methods of router classes (`add_api_route`, bound methods, wrapped
 callables), setup functions that receive the app, mounted sub-apps, and the injected
 `BackgroundTasks` handed on to helpers and service methods several calls away. Where the flow
 cannot tell what an expression holds, nothing is reported. The finding is reported at the

@@ -90,7 +90,7 @@ class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
             prm = param_of(project, facts, c.scope, receiver)
             if prm is None or not param_has_type(project, *prm, "Request"):
                 continue
-            inner = facts.functions.get(c.scope)
+            inner = facts.function_at(c.scope)
             if inner is not None and inner.is_generator:
                 # a streaming body: Starlette cancels the generator when the client leaves, with or
                 # without the middleware; the check is only dead code there

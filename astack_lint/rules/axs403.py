@@ -94,7 +94,7 @@ class OnEventWithLifespan(Rule):
 def _handed_on(facts: FileFacts, c: CallFact) -> bool:
     """``return self._app.on_event(event)``: a wrapper handing the decorator on registers nothing
     itself (whoever applies what it returns does)."""
-    fn = facts.functions.get(c.scope)
+    fn = facts.function_at(c.scope)
     return fn is not None and any(
         r is not None and r.kind == "call" and (r.line, r.col) == (c.call.line, c.call.col) for r in fn.returns
     )

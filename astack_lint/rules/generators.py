@@ -48,7 +48,7 @@ def never_returns(project: Project, code: str, facts: FileFacts, scope: str, cal
 @memoized(key=lambda code, facts, scope, callee, depth: (code, facts.path, scope, callee), guard=false)
 def _never_returns(project: Project, code: str, facts: FileFacts, scope: str, callee: str, _depth: int) -> bool:
     target = None
-    fn = facts.functions.get(scope)
+    fn = facts.function_at(scope)
     if callee.startswith("self.") and fn is not None and fn.class_qualname and callee.count(".") == 1:
         target = project.function(project.qualify(facts, f"{fn.class_qualname}.{callee[5:]}"))
         qname = None
