@@ -609,6 +609,35 @@ def test_axs201_follows_the_lock(tmp_path, lock, expected):
         assert len(found) == 1 and expected in found[0].message, found
 
 
+# findings that tell the releases apart: 0.100 -> AXS101 + AXS103, 0.110 -> AXS102, 0.120 ->
+# AXS103, unknown -> all three
+EXIT_STACK_APP = """\
+from fastapi import APIRouter, Depends
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+
+router = APIRouter()
+
+
+async def session():
+    yield "s"
+
+
+@router.get("/items")
+async def items(s: str = Depends(session)):
+    return [s]
+
+
+app = Starlette(routes=[Mount("/api", app=router)])
+wrapped = Starlette(
+    routes=[Mount("/api", app=router)],
+    middleware=[Middleware(AsyncExitStackMiddleware, context_name="fastapi_middleware_astack")],
+)
+"""
+
+
 @pytest.mark.parametrize(
     "version, codes",
     [
@@ -621,31 +650,7 @@ def test_axs201_follows_the_lock(tmp_path, lock, expected):
 def test_exit_stack_rules_follow_the_release(tmp_path, version, codes):
     files = {
         "pyproject.toml": PYPROJECT + (f'dependencies = ["fastapi=={version}"]\n' if version else ""),
-        "app.py": """
-            from fastapi import APIRouter, Depends
-            from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
-            from starlette.applications import Starlette
-            from starlette.middleware import Middleware
-            from starlette.routing import Mount
-
-            router = APIRouter()
-
-
-            async def session():
-                yield "s"
-
-
-            @router.get("/items")
-            async def items(s: str = Depends(session)):
-                return [s]
-
-
-            app = Starlette(routes=[Mount("/api", app=router)])
-            wrapped = Starlette(
-                routes=[Mount("/api", app=router)],
-                middleware=[Middleware(AsyncExitStackMiddleware, context_name="fastapi_middleware_astack")],
-            )
-        """,
+        "app.py": EXIT_STACK_APP,
     }
     write(tmp_path, files)
     result = lint_paths([str(tmp_path)], Settings(base_dir=str(tmp_path)))

@@ -9,8 +9,12 @@ another):
    where within one directory a lock file (uv.lock, poetry.lock, pdm.lock, Pipfile.lock,
    pylock.toml) beats the requirements files (``requirements*.txt``, ``requirements/*.txt``,
    following ``-r`` and ``-c``), which beat pyproject.toml (``[project]`` dependencies, optional
-   dependencies, ``[dependency-groups]``, Poetry's tables). A pyproject.toml of a uv workspace
-   member yields to the workspace's uv.lock further up when that lock lists the member;
+   dependencies, ``[dependency-groups]``, Poetry's groups, Hatch's environments, PDM's dev
+   dependencies), which beat setup.cfg (``install_requires``, ``extras_require``), setup.py (its
+   ``setup(install_requires=...)`` read from the syntax tree, never run) and the metadata of a
+   build (``PKG-INFO``, ``*.dist-info/METADATA``, ``*.egg-info/requires.txt``). A pyproject.toml
+   of a uv workspace member yields to the workspace's uv.lock further up when that lock lists the
+   member;
 3. the distributions installed in the interpreter running the linter, only when it runs inside the
    project's environment (``sys.prefix`` is under the project root, or ``VIRTUAL_ENV`` points
    inside it);
@@ -31,6 +35,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..layout import CONFIG_FILE
 from ..results import ReadLog
+from .metadata_sources import packaging_answer
 from .sources import _inside, _installed_answer, _workspace_lock, directory_answer
 from .versions import PACKAGES, Answer, Constraint, Releases, Source, from_answer, parse_option
 
@@ -96,7 +101,7 @@ class Resolver:
             return self.option
         for d in self._walk(start, root):
             if d not in self._dirs:
-                self._dirs[d] = directory_answer(d, self.reads)
+                self._dirs[d] = directory_answer(d, self.reads) or packaging_answer(d, self.reads)
             ans = self._dirs[d]
             if ans is not None:
                 if ans.source.kind != "lock" and os.path.basename(ans.source.path) == CONFIG_FILE:

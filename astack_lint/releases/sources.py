@@ -364,6 +364,13 @@ def _pyproject_answer(path: str, log: Optional[ReadLog]) -> Optional[Answer]:
     if isinstance(pdm_dev, dict):
         for name, items in pdm_dev.items():
             alternatives.append((f"[tool.pdm.dev-dependencies] {name}", _str_reqs(items)))
+    alternatives += _hatch_alternatives(tool)
+    return alternatives_answer("pyproject", path, alternatives)
+
+
+def alternatives_answer(kind: str, path: str, alternatives: Sequence[Tuple[str, List[_Req]]]) -> Optional[Answer]:
+    """Alternative installations (extras, groups, environments), each ``(where, requirements)``:
+    any of those that answer may be the one installed."""
     parts = []
     details = []
     for detail, reqs in alternatives:
@@ -373,7 +380,19 @@ def _pyproject_answer(path: str, log: Optional[ReadLog]) -> Optional[Answer]:
             details.append(detail)
     if not parts:
         return None
-    return _answer("pyproject", path, ", ".join(details), _union(parts))
+    return _answer(kind, path, ", ".join(details), _union(parts))
+
+
+def _hatch_alternatives(tool: Dict[str, Any]) -> List[Tuple[str, List[_Req]]]:
+    """Hatch's environments (``[tool.hatch.envs.NAME]`` dependencies and extra-dependencies)."""
+    hatch = tool.get("hatch") if isinstance(tool.get("hatch"), dict) else {}
+    envs = hatch.get("envs") if isinstance(hatch.get("envs"), dict) else {}
+    out: List[Tuple[str, List[_Req]]] = []
+    for name, env in envs.items():
+        if isinstance(env, dict):
+            reqs = _str_reqs(env.get("dependencies")) + _str_reqs(env.get("extra-dependencies"))
+            out.append((f"[tool.hatch.envs.{name}]", reqs))
+    return out
 
 
 # -- one directory ------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def _spec(text: Optional[str]) -> Optional[SpecifierSet]:
 
 
 class Source(NamedTuple):
-    kind: str  # "option" | "lock" | "requirements" | "pyproject" | "installed" | "pins" | "none"
+    kind: str  # "option" | "lock" | "requirements" | "pyproject" | "setup" | "metadata" | "installed" | "pins" | "none"
     path: str  # the file (or environment) that answered; "" for options and "none"
     detail: str  # what it says, e.g. "fastapi>=0.100" or "[project.optional-dependencies] test"
 
@@ -320,7 +320,7 @@ class Releases:
             return f"{self._rel(src.path)} pins {package} {one}", True
         if src.kind == "option":
             return f"your setting {package}-version={p.text!r} admits", False
-        if src.kind in ("lock", "requirements", "pyproject", "installed"):
+        if src.kind not in ("none", "pins"):
             return f"your constraint {p.text or src.detail} ({self._rel(src.path)}) admits", False
         return f"no {package} release is pinned, so every release is possible, including", False
 
@@ -381,6 +381,8 @@ class Releases:
                 where = f"option {p.package}-version={p.text!r}"
             elif src.kind == "installed":
                 where = f"installed in {show(src.path)}"
+            elif src.kind in ("setup", "metadata"):
+                where = f"{show(src.path)} {src.detail}" + (f": {p.text}" if p.text else "")
             else:
                 where = f"{src.kind} {show(src.path)}"
                 if p.text:
