@@ -1,7 +1,9 @@
 """The hook, run through pre-commit itself: ``pre-commit try-repo`` installs this repository (its
 committed HEAD, or a snapshot of uncommitted changes) into a fresh environment, from PyPI, and runs
 the ``astack-lint`` hook on a throwaway git repository. Then CLI, flake8 and pre-commit must report
-the same findings on a copy of ``fixtures/``."""
+the same findings on a copy of ``fixtures/``, and on projects whose releases only setup.py,
+setup.cfg, a wheel's METADATA or an in-project virtual environment tell (the hook runs in an
+environment of its own, so it must find the project's)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Dict, Set, Tuple
 import pytest
 
 from .conftest import FIXTURES, REPO, run_cli, run_flake8
+from .test_release_sources import PROJECTS, write_projects
 
 POSITIVE = """\
 from fastapi import FastAPI
@@ -69,6 +72,7 @@ def hook_run(tmp_path_factory) -> Dict[str, object]:
     repo.mkdir()
     (repo / "app.py").write_text(POSITIVE)
     shutil.copytree(str(FIXTURES), str(repo / "fixtures"))
+    write_projects(repo / "releases")  # pinned only in setup.py, setup.cfg, a wheel's METADATA; an in-project .venv
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "init")
@@ -96,3 +100,15 @@ def test_cli_flake8_and_pre_commit_agree_on_fixtures(hook_run):
     assert hook, hook_run["proc"].stdout[-4000:]  # type: ignore[index]
     assert _keys(cli.stdout) == hook
     assert _keys(f8.stdout) == hook
+
+
+def test_cli_flake8_and_pre_commit_agree_on_each_projects_releases(hook_run, monkeypatch):
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    repo: Path = hook_run["repo"]  # type: ignore[assignment]
+    stdout: str = hook_run["proc"].stdout  # type: ignore[union-attr]
+    for name, (_files, _releases, codes) in PROJECTS.items():
+        file = f"releases/{name}/app.py"
+        hook = {k for k in _keys(stdout) if k[0] == file}
+        assert sorted({k[3] for k in hook}) == codes, (name, stdout[-4000:])
+        assert _keys(run_cli("--quiet", file, cwd=repo).stdout) == hook
+        assert _keys(run_flake8(file, cwd=repo).stdout) == hook

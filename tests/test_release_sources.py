@@ -1,10 +1,13 @@
 """Release sources beyond lock files, requirements and pyproject.toml: setup.cfg, setup.py (read
 from its syntax tree, never run), the metadata a build leaves (PKG-INFO, *.dist-info/METADATA,
-*.egg-info/requires.txt) and Hatch's environments. ``PROJECTS`` are linted through the command
-line and flake8 here."""
+*.egg-info/requires.txt), Hatch's environments, and the project's own environment found from the
+project root whatever interpreter runs the linter. ``PROJECTS`` are linted through the command line
+and flake8 here, and through pre-commit in test_precommit.py: all three must agree."""
 
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -25,6 +28,15 @@ def dist_info(name: str, version: str, *requires: str) -> str:
     return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
 
 
+def venv(site: str, **versions: str) -> Dict[str, str]:
+    files = {".venv/pyvenv.cfg": "home = /usr/bin\nversion = 3.12.0\n"}
+    for name, version in versions.items():
+        files[f"{site}/{name}-{version}.dist-info/METADATA"] = dist_info(name, version)
+    return files
+
+
+SITE = ".venv/lib/python3.12/site-packages"
+
 # name -> (files, the releases they resolve to, the codes APP gets there)
 PROJECTS: Dict[str, Tuple[Dict[str, str], Tuple[str, str], List[str]]] = {
     "setup_py": (
@@ -44,6 +56,11 @@ PROJECTS: Dict[str, Tuple[Dict[str, str], Tuple[str, str], List[str]]] = {
         {"pyproject.toml": PYPROJECT, "demo-0.1.0.dist-info/METADATA": dist_info("demo", "0.1.0", "fastapi (==0.120.0)")},
         ("0.120.0", "0.40.0-0.48.0"),
         ["AXS103"],
+    ),
+    "in_project_venv": (
+        {"pyproject.toml": PYPROJECT + 'dependencies = ["fastapi"]\n', **venv(SITE, fastapi="0.110.0", starlette="0.36.3")},
+        ("0.110.0", "0.36.3"),
+        ["AXS102"],
     ),
 }
 
@@ -106,6 +123,7 @@ def test_show_settings_names_each_source(tmp_path):
     assert "from setup_py/setup.py setup(install_requires=...): fastapi==0.110.0" in out["setup_py"]
     assert "from setup_cfg/setup.cfg [options] install_requires: fastapi>=0.100,<0.100.1" in out["setup_cfg"]
     assert "from wheel_metadata/demo-0.1.0.dist-info/METADATA Requires-Dist: fastapi (==0.120.0)" in out["wheel_metadata"]
+    assert "from installed in " in out["in_project_venv"] and ".venv" in out["in_project_venv"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,3 +229,72 @@ def test_hatch_environments(tmp_path):
     r = releases(tmp_path)
     assert r.fastapi.render() == "0.100.0, 0.110.0"
     assert r.fastapi.source.detail == "[tool.hatch.envs.default], [tool.hatch.envs.new]"
+
+
+# ---------------------------------------------------------------------------------------------
+# the project's own environment
+
+
+@pytest.mark.parametrize("env", [".venv", "venv", "env"])
+def test_in_project_environment(tmp_path, env):
+    files = venv(f"{env}/lib/python3.11/site-packages", fastapi="0.110.0", starlette="0.36.3")
+    files[f"{env}/pyvenv.cfg"] = files.pop(".venv/pyvenv.cfg")
+    write(tmp_path, {"pyproject.toml": PYPROJECT, **files})
+    r = releases(tmp_path)
+    assert (r.fastapi.render(), r.starlette.render()) == ("0.110.0", "0.36.3")
+    assert r.fastapi.source.kind == "installed" and r.fastapi.source.path == str(tmp_path / env)
+
+
+def test_a_directory_without_pyvenv_cfg_is_no_environment(tmp_path):
+    write(tmp_path, {"pyproject.toml": PYPROJECT, f"{SITE}/fastapi-0.110.0.dist-info/METADATA": dist_info("fastapi", "0.110.0")})
+    assert releases(tmp_path).fastapi.source.kind == "none"
+
+
+def test_windows_layout_and_fastapi_slim(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": PYPROJECT,
+        ".venv/pyvenv.cfg": "",
+        ".venv/Lib/site-packages/fastapi_slim-0.120.0.dist-info/METADATA": dist_info("fastapi-slim", "0.120.0"),
+    })
+    assert rendered(tmp_path)[0] == "0.120.0"
+
+
+def test_environment_named_by_the_tools(tmp_path, monkeypatch):
+    def env_at(where: str, version: str) -> Dict[str, str]:
+        return {f"{where}/lib/python3.12/site-packages/fastapi-{version}.dist-info/METADATA": dist_info("fastapi", version)}
+
+    write(tmp_path, {"pyproject.toml": PYPROJECT + '[tool.hatch.envs.default]\npath = "envs/hatch"\n',
+                     **env_at("envs/hatch", "0.101.0"), **env_at("envs/pdm", "0.102.0"), **env_at("envs/uv", "0.103.0"),
+                     **venv(SITE, fastapi="0.104.0")})
+    write(tmp_path, {".pdm-python": str(tmp_path / "envs" / "pdm" / "bin" / "python") + "\n"})
+    assert rendered(tmp_path)[0] == "0.101.0"  # Hatch's configured path
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    assert rendered(tmp_path)[0] == "0.102.0"  # PDM's recorded interpreter
+    monkeypatch.setenv("UV_PROJECT_ENVIRONMENT", "envs/uv")
+    assert rendered(tmp_path)[0] == "0.103.0"
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / ".venv"))
+    assert rendered(tmp_path)[0] == "0.104.0"
+    # an environment outside the project is not the project's
+    monkeypatch.setenv("VIRTUAL_ENV", os.path.dirname(sys.prefix))
+    monkeypatch.delenv("UV_PROJECT_ENVIRONMENT")
+    assert rendered(tmp_path)[0] == "0.102.0"
+
+
+def test_files_beat_the_environment(tmp_path):
+    write(tmp_path, {"pyproject.toml": PYPROJECT, **venv(SITE, fastapi="0.110.0"), "setup.cfg": "[options]\ninstall_requires = fastapi==0.100.0\n"})
+    assert rendered(tmp_path)[0] == "0.100.0"
+
+
+def test_installing_into_the_environment_is_seen_by_the_next_run(tmp_path):
+    write_projects(tmp_path)
+    root = tmp_path / "in_project_venv"
+    first = run_cli("app.py", cwd=root)
+    assert "AXS102" in first.stdout
+    site = root / SITE
+    for old in site.iterdir():
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    write(root, {f"{SITE}/fastapi-0.120.0.dist-info/METADATA": dist_info("fastapi", "0.120.0")})
+    second = run_cli("app.py", cwd=root)
+    assert "AXS102" not in second.stdout and "AXS103" in second.stdout, second.stdout

@@ -15,9 +15,12 @@ another):
    build (``PKG-INFO``, ``*.dist-info/METADATA``, ``*.egg-info/requires.txt``). A pyproject.toml
    of a uv workspace member yields to the workspace's uv.lock further up when that lock lists the
    member;
-3. the distributions installed in the interpreter running the linter, only when it runs inside the
-   project's environment (``sys.prefix`` is under the project root, or ``VIRTUAL_ENV`` points
-   inside it);
+3. the project's own environment: the distributions of the interpreter running the linter when it
+   runs inside the project (``sys.prefix`` is under the project root), else an environment found
+   under the project root whatever runs the linter (``VIRTUAL_ENV``, uv's, Hatch's or PDM's
+   in-project environment, ``.venv`` / ``venv`` / ``env`` with a ``pyvenv.cfg``: see
+   ``environments.py``), read from its ``*.dist-info/METADATA``, never imported; so the command
+   line, flake8 and pre-commit's isolated environment agree;
 4. nothing known: every release is possible.
 
 A source "answers" when it constrains fastapi (or fastapi-slim) or starlette. FastAPI's own pins
@@ -35,6 +38,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..layout import CONFIG_FILE
 from ..results import ReadLog
+from .environments import environment_answer
 from .metadata_sources import packaging_answer
 from .sources import _inside, _installed_answer, _workspace_lock, directory_answer
 from .versions import PACKAGES, Answer, Constraint, Releases, Source, from_answer, parse_option
@@ -110,7 +114,7 @@ class Resolver:
                         return ws
                 return ans
         if root not in self._installed:
-            self._installed[root] = _installed_answer(root, self.reads)
+            self._installed[root] = _installed_answer(root, self.reads) or environment_answer(root, self.reads)
         return self._installed[root]
 
     def for_path(self, path: str, root: str) -> Releases:

@@ -1,5 +1,6 @@
 """What a project's files say about the FastAPI and Starlette releases it runs: lock files,
-requirements files, pyproject.toml, and the distributions of the environment the linter runs in.
+requirements files, pyproject.toml, and the distributions of the interpreter running the linter
+when it runs in the project's own environment.
 
 Every file consulted is written to the run's ``ReadLog`` (the whole-command replay watches them);
 a file that cannot be read is a one-line warning, and resolution falls through.
@@ -23,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 from .. import tomlfile
 from ..layout import CONFIG_FILE, LOCK_FILES, REQUIREMENTS_DIR, is_lock_file, is_requirements_file
 from ..results import ReadLog
+from .environments import installed_answer
 from .versions import PACKAGES, Answer, Constraint, Source, poetry_constraint
 
 # distribution names that provide each package
@@ -459,38 +461,24 @@ def _workspace_lock(member_dir: str, log: Optional[ReadLog] = None) -> Optional[
 
 
 def _installed_answer(root: str, log: Optional[ReadLog] = None) -> Optional[Answer]:
-    """The distributions of the environment the linter runs in, when that is the project's own."""
-    paths: Optional[List[str]] = None
-    where = ""
-    if _inside(sys.prefix, root):
-        where = sys.prefix
-    else:
-        venv = os.environ.get("VIRTUAL_ENV")
-        if venv and _inside(venv, root):
-            where = venv
-            paths = glob.glob(os.path.join(glob.escape(venv), "lib", "python*", "site-packages"))
-            paths += glob.glob(os.path.join(glob.escape(venv), "Lib", "site-packages"))
-    if not where:
+    """The distributions of the interpreter running the linter, when it runs in the project's own
+    environment (any other environment of the project is read by ``environments.py``)."""
+    if not _inside(sys.prefix, root):
         return None
-    for p in paths if paths is not None else sys.path:
+    for p in sys.path:
         if p and os.path.isdir(p):
             if log is not None:
                 log.file(p)  # an install or removal changes the directory (cache/replay.py)
     versions: Dict[str, List[str]] = {}
     try:
-        dists = md.distributions(path=paths) if paths is not None else md.distributions()
-        for dist in dists:
+        for dist in md.distributions():
             pkg = _pkg_of(dist.metadata["Name"] if dist.metadata else None)
             if pkg and dist.version:
                 Version(dist.version)
                 versions.setdefault(pkg, []).append(dist.version)
     except Exception:  # a broken environment must not break linting
         return None
-    if not versions:
-        return None
-    constraints = {p: tuple(SpecifierSet(f"=={v}") for v in vs) for p, vs in versions.items()}
-    texts = {p: f"{p}==" + " or ==".join(vs) for p, vs in versions.items()}
-    return Answer(Source("installed", where, "installed distributions"), constraints, texts, {p: True for p in constraints})
+    return installed_answer(sys.prefix, versions)
 
 
 # ---------------------------------------------------------------------------------------------
