@@ -1,10 +1,12 @@
 """Release data: every FastAPI and Starlette release on PyPI, and FastAPI's Starlette pins.
 
 The release lists are the output of ``pip index versions fastapi`` / ``pip index versions starlette``
-(final releases, oldest first). To refresh them, re-run that command and paste the lists; a project
-may pin a release newer than the list, which the resolver still handles (``beyond``).
+(final releases, oldest first). ``python -m astack_lint.releases.refresh`` rewrites them from that
+command and checks the Starlette requirement in the METADATA of each new FastAPI wheel against
+``STARLETTE_PINS`` (``--check``: only report, exit 1 when something is out of date); a project may
+pin a release newer than the list, which the resolver still handles (``beyond``).
 
-``STARLETTE_PINS`` is FACTS.md's release map (FastAPI pins Starlette), checked against the wheels'
+``STARLETTE_PINS`` is the release map (FastAPI pins Starlette), checked against the wheels'
 ``Requires-Dist`` at the row boundaries; where the pin moved within a row, the row keeps the widest
 range. A FastAPI release no row covers (none today) allows any Starlette.
 """
@@ -54,7 +56,7 @@ FASTAPI_RELEASES = (
     "0.156.0", "0.156.1", "0.156.2", "0.156.3", "0.156.4", "0.156.5", "0.156.6", "0.156.7",
     "0.156.8", "0.157.0", "0.158.0", "0.158.1", "0.158.2", "0.159.0", "0.159.1", "0.160.0",
     "0.161.0", "0.161.1", "0.162.0", "0.162.1", "0.162.2", "0.162.3", "0.162.4", "0.162.5",
-    "0.162.6", "0.162.7", "0.163.0", "0.163.1", "0.163.2", "0.165.0",
+    "0.162.6", "0.162.7", "0.163.0", "0.163.1", "0.163.2", "0.164.0", "0.165.0",
 )
 
 STARLETTE_RELEASES = (
@@ -110,6 +112,6 @@ STARLETTE_PINS = (
     (">=0.115.3,<=0.120.0", ">=0.40,<0.49"),
     (">=0.120.1,<0.133", ">=0.40,<1.0"),
     (">=0.133,<0.134", ">=0.40"),
-    (">=0.134,<0.165", ">=0.46"),
-    (">=0.165", ">=1.6.0"),
+    (">=0.134,<0.164", ">=0.46"),
+    (">=0.164", ">=1.6.0"),
 )
