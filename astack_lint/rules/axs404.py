@@ -15,6 +15,16 @@ included. From Starlette 0.24 (FastAPI 0.91) adding middleware afterwards raises
 `RuntimeError: Cannot add middleware after an application has started`: the lifespan fails and the
 app never starts, or the endpoint answers 500.
 
+Starlette 1.0 (allowed from FastAPI 0.133, required from 0.164) removed several of these forms from
+`Starlette` and `Router`: `on_startup=`, `on_event`, `add_event_handler` and `@app.middleware`. On a
+plain Starlette app each one itself fails, before anything starts (`TypeError` for `on_startup=`,
+`AttributeError` for the methods). FastAPI re-implements `on_event`, `@app.middleware` and
+`on_startup=` on its app, so there they still work (and the middleware still fails once the app has
+started), but `app.add_event_handler(...)` raises `AttributeError`; an `APIRouter` keeps `on_event`
+and `add_event_handler`. When the project can run Starlette >= 1.0 and the finding sits behind one
+of the removed forms, the message says so: move the middleware to where the app is created, and the
+handler to the lifespan.
+
 ## Example
 ```python
 @asynccontextmanager
@@ -31,6 +41,11 @@ Register middleware when the app is created:
 ```python
 app = FastAPI(lifespan=lifespan)
 app.add_middleware(GZipMiddleware)
+```
+On Starlette >= 1.0, startup work goes in the lifespan (`on_startup=` and `add_event_handler` are
+gone from Starlette's app):
+```python
+app = Starlette(middleware=[Middleware(GZipMiddleware)], lifespan=lifespan)
 ```
 
 ## Fix safety
@@ -62,7 +77,7 @@ from ..model.dependencies import resolve_callable
 from ..model.facts import CallFact, Expr, FileFacts, FunctionFact
 from ..model.memo import memoized
 from ..model.project import Project
-from ..releases.affected import symptoms_text
+from ..releases.affected import Affected, symptoms_text
 from .api import CheckContext, Rule
 
 _CALL_DEPTH = 2
@@ -75,6 +90,26 @@ class _Context(NamedTuple):
     what: str  # "the lifespan lifespan()", "the startup handler connect()", "the endpoint items()"
     started: frozenset  # the app nodes known to be running there
     app_params: frozenset  # qualified parameter names that hold the running app
+    removed: str = ""  # how the handler is registered, when Starlette 1.0 removed that form: "add_event_handler()"
+
+
+# FACTS part J: what Starlette 1.0 removed, and on which receivers (FastAPI re-implements on_event,
+# middleware and on_startup= on its app; APIRouter keeps on_event and add_event_handler)
+_REMOVED_ON = {
+    "add_event_handler": ("FastAPI", "Starlette", "Router"),
+    "on_event": ("Starlette", "Router"),
+    "on_startup": ("Starlette", "Router"),
+    "middleware": ("Starlette",),
+}
+STARLETTE_1 = Affected(starlette=">=1.0.0", symptom="Starlette 1.0 removed it")
+
+
+def _removed(method: str, kinds: Set[str]) -> str:
+    """``"add_event_handler()"`` when Starlette >= 1.0 has no such method (or argument) on one of these
+    kinds of receiver, else ``""``."""
+    if kinds & set(_REMOVED_ON[method]):
+        return "on_startup=" if method == "on_startup" else f"{method}()"
+    return ""
 
 
 class MiddlewareAfterStart(Rule):
@@ -87,20 +122,26 @@ class MiddlewareAfterStart(Rule):
     affected = ((">=0.91.0", ">=0.24.0", "it raises RuntimeError: Cannot add middleware after an application has started"),)
 
     def check(self, ctx: CheckContext) -> None:
-        for c, where in _findings(ctx.project).get(ctx.facts.path, []):
+        for c, where, removed in _findings(ctx.project).get(ctx.facts.path, []):
             name, _ = _callee_receiver(c.call)
             call = "add_middleware()" if name == "add_middleware" else '@app.middleware("http")' if c.decorates else "app.middleware()"
+            also = ""
+            if removed and ctx.affected_hits((STARLETTE_1,)):
+                what = "the call itself" if removed == "middleware()" else f"{removed} itself"
+                error = "TypeError" if removed == "on_startup=" else "AttributeError"
+                also = f"; on Starlette >= 1.0 {what} already raises {error} (removed in Starlette 1.0), before anything starts"
             ctx.report(
                 c.call.line,
                 c.call.col,
-                f"{call} in {where}, where the app has already started: {symptoms_text(self.affected)}; "
+                f"{call} in {where}, where the app has already started: {symptoms_text(self.affected)}{also}; "
                 f"register middleware where the app is created",
             )
 
 
 @memoized()
-def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str]]]:
-    out: Dict[str, List[Tuple[CallFact, str]]] = {}
+def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str, str]]]:
+    """Per file: the call, where it runs, and the form Starlette >= 1.0 removed on the way ("")."""
+    out: Dict[str, List[Tuple[CallFact, str, str]]] = {}
     seen: Set[Tuple[str, int, int]] = set()
     for context in _contexts(project):
         reached = _reached(project, context)
@@ -116,7 +157,10 @@ def _findings(project: Project) -> Dict[str, List[Tuple[CallFact, str]]]:
                     continue
                 seen.add(spot)
                 where = context.what if fn is context.fn else f"{fn.name}(), run by {context.what}"
-                out.setdefault(f.path, []).append((c, where))
+                removed = context.removed
+                if name == "middleware":
+                    removed = _removed("middleware", {o.kind for o in project.objects(f, c.scope, recv)}) or removed
+                out.setdefault(f.path, []).append((c, where, removed))
     return out
 
 
@@ -198,10 +242,12 @@ def _contexts(project: Project) -> List[_Context]:
                 firsts = [p for p in lfn.params if p.kind in ("posonly", "pos")]
                 params = frozenset({project.qualify(lf, f"{lfn.qualname}.{firsts[0].name}")} if firsts else ())
                 out.append(_Context(lf, lfn, "lifespan", f"the lifespan {lfn.name}()", started, params))
+        removed = _removed("on_startup", {o.kind})
         for _f, s, item in seq_items(project, f, c.scope, c.call.kwarg("on_startup")):
             target = _function_of(project, _f, s, item)
             if target is not None:
-                out.append(_Context(target[0], target[1], "startup", f"the startup handler {target[1].name}()", started, frozenset()))
+                out.append(_Context(target[0], target[1], "startup", f"the startup handler {target[1].name}()", started,
+                                    frozenset(), removed))
     # @app.on_event("startup"), app.on_event("startup")(f), app.add_event_handler("startup", f)
     for method in ("on_event", "add_event_handler"):
         for f, c in project.calls_named(method):
@@ -211,7 +257,9 @@ def _contexts(project: Project) -> List[_Context]:
             event = c.call.args[0] if c.call.args else c.call.kwarg("event_type")
             if project.string_value(f, c.scope, event) != "startup":
                 continue
-            started = frozenset(node_of(o) for o in project.objects(f, c.scope, recv) if o.kind in SERVING_KINDS or o.kind == "FastAPI.router")
+            receivers = project.objects(f, c.scope, recv)
+            started = frozenset(node_of(o) for o in receivers if o.kind in SERVING_KINDS or o.kind == "FastAPI.router")
+            removed = _removed(method, {o.kind for o in receivers})
             handlers = []
             if method == "add_event_handler":
                 target = _function_of(project, f, c.scope, c.call.args[1] if len(c.call.args) > 1 else c.call.kwarg("func"))
@@ -226,7 +274,7 @@ def _contexts(project: Project) -> List[_Context]:
                         if target is not None:
                             handlers.append(target)
             for hf, hfn in handlers:
-                out.append(_Context(hf, hfn, "startup", f"the startup handler {hfn.name}()", started, frozenset()))
+                out.append(_Context(hf, hfn, "startup", f"the startup handler {hfn.name}()", started, frozenset(), removed))
     # endpoints (and, through reached_from, their dependencies)
     model = app_model(project)
     for e in model.all_endpoints():

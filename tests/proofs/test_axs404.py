@@ -1,12 +1,16 @@
 """AXS404 against real FastAPI (0.165 / Starlette 1.10; FACTS E: Starlette >= 0.24): adding
 middleware once the app has started raises ``RuntimeError: Cannot add middleware after an
 application has started``, in the lifespan (the app never starts) and in an endpoint (the request
-fails). Registering the middleware where the app is created works and is not flagged."""
+fails). Registering the middleware where the app is created works and is not flagged. On Starlette
+>= 1.0 (FACTS J) a handler registered through a removed form fails at the registration itself, and
+the message says so; FastAPI's own ``on_event`` still registers, and there the middleware fails."""
 
 from __future__ import annotations
 
 import pytest
+import starlette
 from fastapi.testclient import TestClient
+from packaging.version import Version
 
 from .harness import codes, load, write_project
 
@@ -149,3 +153,84 @@ def test_a_factory_handed_the_running_app_fails(tmp_path):
     with TestClient(app) as client:
         with pytest.raises(RuntimeError, match=MESSAGE):
             client.get("/monitoring")
+
+
+REMOVED = {
+    "starlette_on_startup": ("""
+        from starlette.applications import Starlette
+        from starlette.middleware.gzip import GZipMiddleware
+
+
+        def install():
+            app.add_middleware(GZipMiddleware)
+
+
+        app = Starlette(on_startup=[install])
+    """, TypeError, "on_startup= itself already raises TypeError"),
+    "starlette_add_event_handler": ("""
+        from starlette.applications import Starlette
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app = Starlette()
+
+
+        def install():
+            app.add_middleware(GZipMiddleware)
+
+
+        app.add_event_handler("startup", install)
+    """, AttributeError, "add_event_handler() itself already raises AttributeError"),
+    "fastapi_add_event_handler": ("""
+        from fastapi import FastAPI
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app = FastAPI()
+
+
+        def install():
+            app.add_middleware(GZipMiddleware)
+
+
+        app.add_event_handler("startup", install)
+    """, AttributeError, "add_event_handler() itself already raises AttributeError"),
+}
+
+
+@pytest.mark.skipif(Version(starlette.__version__) < Version("1.0"), reason="Starlette 1.0 removals")
+@pytest.mark.parametrize("name", sorted(REMOVED))
+def test_on_starlette_1_a_removed_form_fails_itself(tmp_path, name):
+    from astack_lint.api import Settings, lint_paths
+
+    source, error, said = REMOVED[name]
+    root = write_project(tmp_path, {"app.py": source})
+    with pytest.raises(error):
+        load(root)
+    found = lint_paths([str(root)], Settings(base_dir=str(root))).findings
+    assert [f.code for f in found] == ["AXS404"] and said in found[0].message, found
+
+
+@pytest.mark.skipif(Version(starlette.__version__) < Version("1.0"), reason="Starlette 1.0 removals")
+def test_on_starlette_1_fastapi_on_event_still_registers(tmp_path):
+    from astack_lint.api import Settings, lint_paths
+
+    root = write_project(tmp_path, {"app.py": """
+        import warnings
+
+        from fastapi import FastAPI
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app = FastAPI()
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+
+            @app.on_event("startup")
+            async def install():
+                app.add_middleware(GZipMiddleware)
+    """})
+    app = load(root).app
+    with pytest.raises(RuntimeError, match=MESSAGE):
+        with TestClient(app):
+            pass
+    found = lint_paths([str(root)], Settings(base_dir=str(root))).findings
+    assert [f.code for f in found] == ["AXS404"] and "already raises" not in found[0].message
