@@ -512,7 +512,7 @@ def test_hits_and_explanations(tmp_path):
     assert r.hits(rows) == [] and not r.meets(rows)
     nothing = from_answer(None)
     assert nothing.explain(nothing.hits(rows)) == (
-        "no fastapi release is pinned, so every release is possible, including <=0.73.0, where missing (before); "
+        "no fastapi release is pinned (pin it, or set fastapi-version = \"...\"), so every release is possible, including <=0.73.0, where missing (before); "
         "and 0.106.0-0.117.1, where missing (removed)"
     )
 
@@ -590,7 +590,7 @@ async def signup(email: str, tasks: BackgroundTasks):
         (("0.100.0", "0.27.0"), "uv.lock pins fastapi 0.100.0, where the response does not complete until the task has finished"),
         (
             None,
-            "no fastapi release is pinned, so every release is possible, including <=0.84.0, 0.90.1-0.107.0, where the "
+            "no fastapi release is pinned (pin it, or set fastapi-version = \"...\"), so every release is possible, including <=0.84.0, 0.90.1-0.107.0, where the "
             "response does not complete until the task has finished; and 0.85.0-0.86.0, where the task is cancelled "
             "right after the response",
         ),

@@ -322,7 +322,8 @@ class Releases:
             return f"your setting {package}-version={p.text!r} admits", False
         if src.kind not in ("none", "pins"):
             return f"your constraint {p.text or src.detail} ({self._rel(src.path)}) admits", False
-        return f"no {package} release is pinned, so every release is possible, including", False
+        # how to tell the linter what the project runs, where the finding is read (flake8, annotations)
+        return f'no {package} release is pinned (pin it, or set {package}-version = "..."), so every release is possible, including', False
 
     def explain(self, hits: Sequence[Hit]) -> str:
         """``your constraint fastapi>=0.100 (pyproject.toml) admits 0.106.0-0.117.1, where ...``."""
