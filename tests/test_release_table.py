@@ -12,6 +12,8 @@ every FastAPI release with a Starlette release the table knows.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
@@ -157,6 +159,21 @@ def test_the_release_table():
     # FastAPI 0.164 forced Starlette >= 1.6 (its wheel's Requires-Dist)
     assert refresh.pin_row("0.164.0") == (">=0.164", ">=1.6.0")
     assert refresh.pin_row("0.163.2") == (">=0.134,<0.164", ">=0.46")
+
+
+def test_every_rule_says_which_releases_it_was_proven_on():
+    """``proven_on`` (rendered in the docs): the newest release of the table with its Starlette,
+    which the proofs run on in this environment, and each older release a proof test pins."""
+    proofs = Path(__file__).resolve().parent / "proofs"
+    texts = {p.name: p.read_text(encoding="utf-8") for p in proofs.glob("test_*.py")}
+    newest = f"{data.FASTAPI_RELEASES[-1]}/{data.STARLETTE_RELEASES[-1]}"
+    for rule in all_rules():
+        assert rule.proven_on and rule.proven_on[-1] == newest, (rule.code, rule.proven_on, newest)
+        for entry in rule.proven_on[:-1]:
+            fastapi = entry.partition("/")[0]
+            assert fastapi in data.FASTAPI_RELEASES, (rule.code, entry)
+            pinned = [n for n, t in texts.items() if rule.code in t or n == f"test_{rule.code.lower()}.py"]
+            assert any(re.search(rf"fastapi=={re.escape(fastapi)}\b", texts[n]) for n in pinned), (rule.code, entry)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 ``astack-lint rule AXS101`` prints it, ``astack-lint rule --all`` lists the rules, the SARIF and JSON
 outputs link to it, and ``python -m astack_lint.docgen`` writes it to ``docs/rules/AXSnnn.md`` and
 the README's rule table (``generate`` / ``problems`` below). A rule that declares ``affected`` rows
-(FastAPI specifier, Starlette specifier, symptom) gets a "Releases affected" section built from them.
+(FastAPI specifier, Starlette specifier, symptom) gets a "Releases affected" section built from them,
+and one that declares ``proven_on`` a "Releases proven" section naming the releases its proofs ran on.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ SECTION_ORDER = (
     "Use instead",
     "Fix safety",
     "Releases affected",
+    "Releases proven",
     "References",
 )
 RELEASES_HEADING = "Releases affected"
+PROVEN_HEADING = "Releases proven"
 _HEADING = re.compile(r"^## +(.+?)\s*$", re.M)
 # GitHub's level names for a rule's ``severity`` (default "error").
 LEVELS = {"error": "error", "warning": "warning", "warn": "warning", "note": "note", "info": "note"}
@@ -115,18 +118,34 @@ def releases_markdown(rule: Rule) -> str:
     return "\n".join(lines)
 
 
+def proven_markdown(rule: Rule) -> str:
+    """Which releases the rule's proof tests ran its pattern on, or "" if it declares none."""
+    proven = tuple(getattr(rule, "proven_on", None) or ())
+    if not proven:
+        return ""
+    names = []
+    for entry in proven:
+        fastapi, _, starlette = str(entry).partition("/")
+        names.append(f"FastAPI {fastapi}" + (f" with Starlette {starlette}" if starlette else ""))
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"The pattern was run against the real framework, and the rule checked on the same code, on {listed} (the proof tests in `tests/proofs/`)."
+
+
 def full_doc(rule: Rule) -> str:
-    """The rule's docstring, with a "Releases affected" section (before References) when the rule
-    declares affected releases and its docstring has no such section of its own."""
+    """The rule's docstring, with "Releases affected" (when the rule declares affected releases)
+    and "Releases proven" sections before References, unless its docstring has its own."""
     doc = rule.doc().strip()
-    releases = releases_markdown(rule)
-    if not releases or any(h.lower() == RELEASES_HEADING.lower() for h, _ in sections(doc)):
+    have = {h.lower() for h, _ in sections(doc)}
+    blocks = ""
+    for heading, body in ((RELEASES_HEADING, releases_markdown(rule)), (PROVEN_HEADING, proven_markdown(rule))):
+        if body and heading.lower() not in have:
+            blocks += f"## {heading}\n{body}\n\n"
+    if not blocks:
         return doc
-    block = f"## {RELEASES_HEADING}\n{releases}\n\n"
     m = re.search(r"^## +References\s*$", doc, re.M)
     if m:
-        return doc[: m.start()] + block + doc[m.start() :]
-    return f"{doc}\n\n{block.rstrip()}"
+        return doc[: m.start()] + blocks + doc[m.start() :]
+    return f"{doc}\n\n{blocks.rstrip()}"
 
 
 def rule_markdown(rule: Rule, generated_note: bool = True) -> str:

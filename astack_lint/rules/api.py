@@ -90,6 +90,9 @@ class Rule:
     # release-dependent rules: the releases where the pattern does harm (``releases.affected.Affected`` rows,
     # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
     affected: Tuple[Any, ...] = ()
+    # the releases its proof tests (tests/proofs/) ran the pattern on against the real framework:
+    # FastAPI releases, "0.165.0/1.10.0" with the Starlette release it ran with; the docs list them
+    proven_on: Tuple[str, ...] = ()
 
     def wants(self, project: Project, path: str, present: FrozenSet[bytes], settings: Any = None) -> bool:
         """Must this linted file (not yet parsed) be parsed for this rule? ``present``: which of the

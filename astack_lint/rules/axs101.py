@@ -124,6 +124,7 @@ class CustomExitStackName(Rule):
     tokens = (b"iddleware", b"context_name", b"asyncexitstack")
     name = "custom-exit-stack-name"
     summary = "AsyncExitStackMiddleware with a non-default context_name: FastAPI never reads that stack"
+    proven_on = ("0.100.0", "0.165.0/1.10.0")
     collector = Collector
 
     # FACTS.md part A: the releases with the module, tagged with the name FastAPI reads there

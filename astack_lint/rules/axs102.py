@@ -142,6 +142,7 @@ class MissingAsyncExitStackModule(Rule):
     code = "AXS102"
     name = "asyncexitstack-module-missing"
     summary = "import of fastapi.middleware.asyncexitstack where the project admits FastAPI releases without it"
+    proven_on = ("0.110.0", "0.165.0/1.10.0")
     collector = Collector
     tokens = (b"asyncexitstack",)  # prefilter: a file that never names the module cannot import it
 

@@ -183,6 +183,7 @@ class RouterWithoutExitStack(Rule):
     tokens = (b"Mount", b"mount", b"routes", b"Host")
     name = "router-without-exit-stack"
     summary = "APIRouter served by a plain Starlette app without FastAPI's exit stack: every route 500"
+    proven_on = ("0.100.0", "0.110.0", "0.165.0/1.10.0")
 
     # FACTS.md part A (0.106.0 - 0.117.1: such a router works). The older rows need routes of a kind.
     affected = (

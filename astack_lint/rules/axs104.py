@@ -108,6 +108,7 @@ class InternalScopeKey(Rule):
     tokens = (b"fastapi_", b"astack")
     name = "internal-scope-key"
     summary = "reads a FastAPI-internal exit-stack key from the request scope"
+    proven_on = ("0.165.0/1.10.0",)
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:

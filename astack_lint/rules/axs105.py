@@ -172,6 +172,7 @@ class MiddlewareInstanceAdded(Rule):
     tokens = (b"add_middleware",)
     name = "middleware-instance-in-add-middleware"
     summary = "add_middleware() given a Middleware(...) instance instead of the class"
+    proven_on = ("0.165.0/1.10.0",)
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:

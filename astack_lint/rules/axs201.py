@@ -89,6 +89,7 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
     tokens = (b"iddleware",)  # prefilter: where this rule can report
     name = "base-http-middleware-with-background-tasks"
     summary = "BaseHTTPMiddleware on an app whose endpoints run background tasks: held or cancelled tasks"
+    proven_on = ("0.100.0", "0.165.0/1.10.0")
 
     # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part C
     affected = (

@@ -74,6 +74,7 @@ class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
     tokens = (b"is_disconnected",)  # prefilter: where this rule can report
     name = "is-disconnected-behind-base-http-middleware"
     summary = "request.is_disconnected() in an endpoint behind BaseHTTPMiddleware: never True"
+    proven_on = ("0.86.0", "0.165.0/1.10.0")
 
     # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part C
     affected = ((">=0.87.0", ">=0.21.0", "it never returns True"),)

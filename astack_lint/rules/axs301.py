@@ -101,6 +101,7 @@ class BareExceptAroundYield(Rule):
     needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "bare-except-around-dependency-yield"
     summary = "bare except / except BaseException around a dependency's yield that can finish without raising"
+    proven_on = ("0.165.0/1.10.0",)
     collector = Collector
     affected = SWALLOW_REQUEST + SWALLOW_FUNCTION + CANCEL_ASYNC
 

@@ -106,6 +106,7 @@ class HandlerAroundYieldSwallows(Rule):
     needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "except-around-dependency-yield-swallows"
     summary = "an except handler around a dependency's yield that can finish without raising swallows the endpoint's error"
+    proven_on = ("0.100.0", "0.165.0/1.10.0")
     collector = Collector
     affected = SWALLOW_REQUEST + SWALLOW_FUNCTION
 

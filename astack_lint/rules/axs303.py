@@ -61,6 +61,7 @@ class DependencyYieldsTwice(Rule):
     needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-yields-twice"
     summary = "a dependency that can reach yield a second time: RuntimeError: generator didn't stop"
+    proven_on = ("0.165.0/1.10.0",)
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:

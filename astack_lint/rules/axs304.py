@@ -57,6 +57,7 @@ class DependencyReturnsBeforeYield(Rule):
     needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-returns-before-yield"
     summary = "a dependency with a path that returns before any yield: RuntimeError: generator didn't yield"
+    proven_on = ("0.123.4", "0.165.0/1.10.0")
     collector = Collector
 
     def check(self, ctx: CheckContext) -> None:

@@ -63,6 +63,7 @@ class RaiseAfterYield(Rule):
     needs_framework = False  # the dependency-functions option names dependencies of any framework
     name = "dependency-raises-after-yield"
     summary = "raise after yield in a request-scoped dependency: the client already has its response"
+    proven_on = ("0.100.0", "0.165.0/1.10.0")
     collector = Collector
 
     # FACTS.md part B (default scope; on 0.106 - 0.117 the exit code ran before the response)

@@ -61,6 +61,7 @@ class InjectedBackgroundTasksDropped(Rule):
     tokens = (b"background", b"Background")  # prefilter: where this rule can report
     name = "injected-background-tasks-dropped"
     summary = "endpoint adds to the injected BackgroundTasks but returns a response with its own background="
+    proven_on = ("0.165.0/1.10.0",)
 
     def check(self, ctx: CheckContext) -> None:
         project = ctx.project

@@ -9,6 +9,11 @@ When an app has a `lifespan`, FastAPI runs only the lifespan: the `on_event` han
 app never run, in every release. Nothing fails; at most a `DeprecationWarning` for `on_event` is shown,
 and the startup work (connection pools, caches, schedulers) silently never happens.
 
+Starlette 1.0 (allowed from FastAPI 0.133, required from 0.164) removed `on_event` from Starlette's
+app and router; FastAPI re-implements it on its app (0.128.3) and `APIRouter`, so on FastAPI with
+Starlette >= 1.0 the handler still registers and still never runs. (On a plain Starlette app,
+`on_event` itself raises `AttributeError` there; that is not this rule's concern.)
+
 ## Example
 ```python
 @asynccontextmanager
@@ -60,6 +65,7 @@ class OnEventWithLifespan(Rule):
     tokens = (b"on_event",)  # prefilter: where this rule can report
     name = "on-event-with-lifespan"
     summary = "on_event handler on an app created with lifespan=: the handler never runs"
+    proven_on = ("0.165.0/1.10.0",)
 
     def check(self, ctx: CheckContext) -> None:
         project, facts = ctx.project, ctx.facts
