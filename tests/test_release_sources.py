@@ -78,10 +78,10 @@ def write_projects(base: Path) -> None:
         write(base / name, {**files, "app.py": APP})
 
 
-def releases(root: Path):
+def releases(root: Path, file: str = "app.py"):
     from astack_lint.engine.discover import find_root
 
-    path = root / "app.py"
+    path = root / file
     if not path.exists():
         path.write_text("")
     return Resolver().for_path(str(path), find_root(str(path)))
@@ -202,6 +202,18 @@ def test_requires_txt_of_an_egg_info(tmp_path):
     write(tmp_path, {"demo.egg-info/requires.txt": "httpx\n\n[api]\nfastapi==0.110.0\n\n[:python_version < \"3.8\"]\ntyping-extensions\n"})
     r = releases(tmp_path)
     assert r.fastapi.render() == "0.110.0" and r.fastapi.source.detail == "requires.txt [api]"
+
+
+def test_built_metadata_only_at_the_project_root(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": PYPROJECT,
+        "src/demo.egg-info/requires.txt": "fastapi==0.110.0\n",
+        "src/demo.egg-info/PKG-INFO": dist_info("demo", "0.1.0", "fastapi==0.110.0"),
+        "src/demo/app.py": "",
+    })
+    assert releases(tmp_path, "src/demo/app.py").fastapi.source.kind == "none"
+    write(tmp_path, {"demo.egg-info/requires.txt": "fastapi==0.100.0\n"})
+    assert releases(tmp_path, "src/demo/app.py").fastapi.render() == "0.100.0"
 
 
 def test_precedence_within_a_directory(tmp_path):

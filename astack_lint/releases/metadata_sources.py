@@ -334,11 +334,13 @@ def _may_answer(directory: str) -> bool:
     return any(n in (SETUP_CFG, SETUP_PY, PKG_INFO) or n.endswith((".dist-info", ".egg-info")) for n in names)
 
 
-def packaging_answer(directory: str, log: Optional[ReadLog] = None) -> Optional[Answer]:
-    """What a directory's setup.cfg, setup.py or built metadata says (the first that answers)."""
+def packaging_answer(directory: str, log: Optional[ReadLog] = None, at_root: bool = True) -> Optional[Answer]:
+    """What a directory's setup.cfg, setup.py or built metadata says (the first that answers). The
+    built metadata only at the project root (``at_root``): a ``src/NAME.egg-info`` left by an
+    editable install is not the project's declaration."""
     if not _may_answer(directory):
         return None
-    for read in READERS:
+    for read in READERS if at_root else READERS[:-1]:
         ans = read(directory, log)
         if ans is not None:
             return ans

@@ -12,9 +12,9 @@ another):
    dependencies, ``[dependency-groups]``, Poetry's groups, Hatch's environments, PDM's dev
    dependencies), which beat setup.cfg (``install_requires``, ``extras_require``), setup.py (its
    ``setup(install_requires=...)`` read from the syntax tree, never run) and the metadata of a
-   build (``PKG-INFO``, ``*.dist-info/METADATA``, ``*.egg-info/requires.txt``). A pyproject.toml
-   of a uv workspace member yields to the workspace's uv.lock further up when that lock lists the
-   member;
+   build at the project root (``PKG-INFO``, ``*.dist-info/METADATA``,
+   ``*.egg-info/requires.txt``). A pyproject.toml of a uv workspace member yields to the
+   workspace's uv.lock further up when that lock lists the member;
 3. the project's own environment: the distributions of the interpreter running the linter when it
    runs inside the project (``sys.prefix`` is under the project root), else an environment found
    under the project root whatever runs the linter (``VIRTUAL_ENV``, uv's, Hatch's or PDM's
@@ -103,9 +103,10 @@ class Resolver:
         """The first source that answers for a file in directory ``start`` of the project at ``root``."""
         if self.option is not None:
             return self.option
+        at_root = os.path.normcase(os.path.abspath(root))
         for d in self._walk(start, root):
             if d not in self._dirs:
-                self._dirs[d] = directory_answer(d, self.reads) or packaging_answer(d, self.reads)
+                self._dirs[d] = directory_answer(d, self.reads) or packaging_answer(d, self.reads, os.path.normcase(d) == at_root)
             ans = self._dirs[d]
             if ans is not None:
                 if ans.source.kind != "lock" and os.path.basename(ans.source.path) == CONFIG_FILE:
