@@ -54,9 +54,9 @@ def decode(raw: bytes) -> Source:
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-def read_bytes(path: str) -> bytes:
+def read_bytes(path: str, limit: int = MAX_FILE_BYTES, verb: str = "lint") -> bytes:
     """A file's bytes; never blocks on a FIFO or a device (opened non-blocking, then only a regular
-    file is read), never reads more than MAX_FILE_BYTES."""
+    file is read), never reads more than ``limit`` bytes (a larger file is a SourceError)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except IsADirectoryError:
@@ -69,18 +69,18 @@ def read_bytes(path: str) -> bytes:
             raise SourceError("is a directory, not a file")
         if not stat.S_ISREG(st.st_mode):
             raise SourceError(f"not a regular file ({_kind(st.st_mode)}); it was not read")
-        if st.st_size > MAX_FILE_BYTES:
-            raise SourceError(f"too large to lint ({st.st_size} bytes; the limit is {MAX_FILE_BYTES})")
+        if st.st_size > limit:
+            raise SourceError(f"too large to {verb} ({st.st_size} bytes; the limit is {limit})")
         with os.fdopen(fd, "rb") as fh:
             fd = -1
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = fh.read(limit + 1)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
     finally:
         if fd >= 0:
             os.close(fd)
-    if len(raw) > MAX_FILE_BYTES:  # it grew since
-        raise SourceError(f"too large to lint (more than {MAX_FILE_BYTES} bytes)")
+    if len(raw) > limit:  # it grew since
+        raise SourceError(f"too large to {verb} (more than {limit} bytes)")
     return raw
 
 

@@ -21,6 +21,8 @@ import pytest
 from astack_lint.api import Settings, lint_paths
 from astack_lint.engine import run as engine_run
 from astack_lint.engine import store as engine_store
+from astack_lint.releases import sources as release_sources
+from astack_lint.releases.versions import poetry_constraint
 from astack_lint.source import MAX_FILE_BYTES
 
 from .conftest import run_cli
@@ -529,3 +531,152 @@ def test_a_rule_that_raises_is_an_internal_error_with_exit_2(tmp_path, capsys, m
     found = list(Plugin(None, str(root / "deps.py")).run())
     err = capsys.readouterr().err
     assert found == [] and err.count("internal error in AXS302") == 1 and "deps.py" in err, err
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile project files: release sources and the configuration, bounded
+
+APP = "from fastapi import FastAPI\nfrom fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware\napp = FastAPI()\n"
+
+
+def _req_project(root: Path, files: dict) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "r"\n')
+    (root / "app.py").write_text(APP)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _req_answer(root: Path):
+    release_sources._FILE_CACHE.clear()
+    return release_sources.directory_answer(str(root))
+
+
+def _calls(monkeypatch, module, name: str, show=os.path.basename) -> List[str]:
+    """Record the first argument (a path, through ``show``) of every call of ``module.name``."""
+    seen: List[str] = []
+    real = getattr(module, name)
+
+    def recorded(path, *a, **kw):
+        seen.append(show(path))
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(module, name, recorded)
+    return seen
+
+
+def test_requirements_include_loop_and_fan_out_read_each_file_once(tmp_path, monkeypatch):
+    reads = _calls(monkeypatch, release_sources, "read_bytes")
+    files = {"requirements.txt": "-r r0.txt\n-r b.txt\nfastapi>=0.100\n", "b.txt": "-r requirements.txt\n"}
+    for i in range(16):  # each includes the next three times: 3**15 reads before
+        files[f"r{i}.txt"] = "".join(f"-r r{i + 1}.txt\n" for _ in range(3)) if i < 15 else "fastapi<0.200\n"
+    root = _req_project(tmp_path, files)
+    ans = _req_answer(root)
+    assert ans is not None and ans.texts["fastapi"] == "fastapi<0.200, fastapi>=0.100"
+    assert sorted(reads) == sorted(n for n in files)  # every file once
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="POSIX only")
+def test_requirements_include_of_a_fifo_a_device_or_a_link_loop_never_hangs(tmp_path, capsys):
+    root = _req_project(tmp_path, {"requirements.txt": "-r pipe.txt\n-r /dev/zero\n-r d/requirements.txt\n"
+                                   "-r d/requirements.txt\nfastapi>=0.100\n"})
+    os.mkfifo(root / "pipe.txt")
+    os.symlink(".", root / "d")
+    ans = _req_answer(root)
+    assert ans is not None and ans.texts["fastapi"] == "fastapi>=0.100"
+    err = capsys.readouterr().err
+    assert "pipe.txt: cannot read this requirements file (not a regular file (a FIFO)" in err
+    assert "/dev/zero: cannot read this requirements file (included by" in err  # outside the tree: not opened
+
+
+def test_requirements_include_outside_the_repository_is_not_read(tmp_path, capsys):
+    (tmp_path / "elsewhere.txt").write_text("fastapi==0.100.0\n")
+    repo = tmp_path / "repo"
+    (repo / "shared").mkdir(parents=True)
+    (repo / "shared" / "base.txt").write_text("fastapi<0.120\n")
+    root = _req_project(repo / "svc", {"requirements.txt": "-r ../../elsewhere.txt\n-r ../shared/base.txt\n"})
+    # no repository: only the requirements file's own directory
+    assert _req_answer(root) is None
+    assert "outside" in capsys.readouterr().err
+    (repo / ".git").mkdir()  # inside one repository, an include from elsewhere in it is read
+    ans = _req_answer(root)
+    assert ans is not None and ans.texts["fastapi"] == "fastapi<0.120"
+
+
+def test_a_huge_requirements_include_is_refused(tmp_path, capsys):
+    big = "fastapi>=0.100\n" + "# padding\n" * (release_sources.MAX_REQUIREMENTS_BYTES // 10)
+    root = _req_project(tmp_path, {"requirements.txt": "-r big.txt\nfastapi<0.120\n", "big.txt": big})
+    ans = _req_answer(root)
+    assert ans is not None and ans.texts["fastapi"] == "fastapi<0.120"
+    assert "big.txt: cannot read this requirements file (too large to read" in capsys.readouterr().err
+
+
+def test_a_dependency_group_that_includes_itself_resolves_at_once(tmp_path):
+    include = ", ".join(['{include-group = "dev"}'] * 5 + ['{include-group = "other"}'] * 5)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "g"\n[dependency-groups]\n'
+        f'dev = [{include}, "fastapi>=0.100"]\nother = [{include}, "fastapi<0.120"]\n')
+    ans = _req_answer(tmp_path)
+    assert ans is not None and ans.texts["fastapi"] == "fastapi<0.120, fastapi>=0.100 or fastapi>=0.100, fastapi<0.120"
+
+
+def test_a_poetry_constraint_with_thousands_of_alternatives_is_not_read():
+    alts = " || ".join(f"0.{i}.{j}" for i in range(100) for j in range(200))
+    assert poetry_constraint(alts) is None
+    assert poetry_constraint(" || ".join(["0.100.0"] * 63))  # a long but plausible one is read
+    reqs = [release_sources._req(f"fastapi>=0.{i}") for i in range(5000)]  # one intersection, not 5000
+    assert len(release_sources._combine(reqs)["fastapi"][0]) == 1
+
+
+def test_jobs_is_capped_at_the_cores_available(tmp_path, monkeypatch):
+    from astack_lint.engine import run as run_mod
+
+    root = _project(tmp_path)
+    for i in range(12):
+        (root / f"m{i}.py").write_bytes(MODEL)
+    asked: List[int] = []
+    real = engine_store.concurrent.futures.ProcessPoolExecutor
+
+    def pool(max_workers=None, **kw):
+        asked.append(max_workers)
+        return real(max_workers=1, **kw)
+
+    monkeypatch.setattr(engine_store.concurrent.futures, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(run_mod, "cpu_count", lambda: 2)
+    lint_paths([str(root)], Settings.from_values({"jobs": 120, "no_cache": True}, base_dir=str(root)))
+    assert asked and max(asked) == 2
+
+
+def _deep_toml(extra: str = "") -> str:
+    return '[project]\nname = "x"\n' + extra + "x = " + "[" * 100000 + "]" * 100000 + "\n"
+
+
+@pytest.mark.parametrize("ours", [False, True])
+def test_a_deeply_nested_pyproject_above_the_cwd_is_one_line(tmp_path, ours):
+    (tmp_path / "pyproject.toml").write_text(_deep_toml("[tool.astack-lint]\n" if ours else ""))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "setup.py").write_text("")
+    (sub / "pos.py").write_bytes(POSITIVE)
+    proc = run_cli("--no-cache", ".", cwd=sub)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if ours:  # our table is in there: the run stops, with one line
+        assert proc.returncode == 2 and len(_lines(proc.stderr)) == 1, proc.stderr
+        assert "pyproject.toml: invalid TOML" in proc.stderr
+    else:
+        assert proc.returncode == 1 and POSITIVE_FINDING in proc.stdout, proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="POSIX only")
+@pytest.mark.parametrize("kind", ["fifo", "zero", "directory", "missing"])
+def test_config_reads_only_a_regular_file(tmp_path, kind):
+    root = _project(tmp_path)
+    target = {"fifo": str(tmp_path / "cfg.toml"), "zero": "/dev/zero", "directory": str(tmp_path),
+              "missing": str(tmp_path / "nope.toml")}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    proc = run_cli("--no-cache", "--config", target, ".", cwd=root)
+    assert proc.returncode == 2 and len(_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"astack-lint: error: {target}: ")

@@ -273,6 +273,7 @@ def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(
     root.mkdir()
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
     (root / "requirements.txt").write_text("-r ../shared/base.txt\n")
+    (tmp_path / ".git").mkdir()  # one repository: an include from elsewhere in it is read
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "base.txt").write_text("fastapi>=0.100\n")
     (root / "deps.py").write_text(DEPS)

@@ -129,12 +129,11 @@ def _lint(argv: List[str]) -> Outcome:
             value = getattr(args, spec.dest)
             if value is not None:
                 cli_values[spec.dest] = coerce(spec, value, f"--{spec.name}")
+        if args.config and not os.path.lexists(args.config):
+            raise ConfigError(f"{args.config}: no such config file")
         settings = load_settings(cli_values, args.config, reads=reads)
     except ConfigError as exc:
         print(f"astack-lint: error: {exc}", file=sys.stderr)
-        return Outcome(EXIT_ERROR)
-    if args.config and not os.path.isfile(args.config):
-        print(f"astack-lint: error: {args.config}: no such config file", file=sys.stderr)
         return Outcome(EXIT_ERROR)
     if args.show_settings:
         print(show_settings(args.paths or ["."], settings))

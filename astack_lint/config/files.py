@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 from .. import tomlfile
 from ..layout import CONFIG_FILE
 from ..results import ReadLog
+from ..source import SourceError, read_bytes
 from .options import CLI_ONLY, OPTIONS_BY_NAME, ConfigError, Settings
 from .values import coerce
 
@@ -20,8 +21,17 @@ def _load_toml(path: str, reads: Optional[ReadLog]) -> Dict[str, Any]:
         return tomlfile.load(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-    except tomlfile.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except SourceError as exc:  # a FIFO, a device, a huge file: never read
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except (tomlfile.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(exc)}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read ({type(exc).__name__})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def find_config(start: str, reads: Optional[ReadLog] = None) -> Optional[str]:
@@ -46,9 +56,8 @@ def find_config(start: str, reads: Optional[ReadLog] = None) -> Optional[str]:
 
 def _mentions_us(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
-            return b"astack-lint" in fh.read()
-    except OSError:
+        return b"astack-lint" in read_bytes(path, tomlfile.MAX_TOML_BYTES, "read")
+    except SourceError:
         return False
 
 

@@ -102,6 +102,15 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+def cpu_count() -> int:
+    """The cores this process may run on: ``jobs`` is capped at it (a config file asking for 120
+    processes gets as many as there are cores)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def prefilter_on() -> bool:
     """Whether files are parsed, and rules run, only where their prefilter tokens occur (the
     tests compare runs with and without: ASTACK_LINT_NO_PREFILTER=1)."""
@@ -187,7 +196,7 @@ class Session:
     def _lint(self, paths: Sequence[str]) -> LintResult:
         settings, store, runs = self.settings, self.store, self.runs
         resolver = self.resolver()
-        jobs = settings.jobs or (os.cpu_count() or 1)
+        jobs = min(settings.jobs or cpu_count(), cpu_count())
         warnings: List[LintError] = []
         walked: Dict[str, List[str]] = {}
         targets, errors = discover(list(paths) or ["."], settings, warnings, walked, self.reads)

@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 from .. import tomlfile
 from ..layout import CONFIG_FILE, LOCK_FILES, REQUIREMENTS_DIR, is_lock_file, is_requirements_file
 from ..results import ReadLog
+from ..source import SourceError, read_bytes
 from .environments import installed_answer
 from .versions import PACKAGES, Answer, Constraint, Source, poetry_constraint
 
@@ -180,10 +181,8 @@ def _combine(reqs: Sequence[_Req]) -> Dict[str, Tuple[Constraint, str]]:
         if not mine:
             continue
         plain = [r for r in mine if not r.marked]
-        if plain:
-            spec = SpecifierSet()
-            for r in plain:
-                spec &= r.spec
+        if plain:  # one intersection of every distinct specifier (linear in their number)
+            spec = SpecifierSet(",".join(dict.fromkeys(str(sp) for r in plain for sp in r.spec)))
             out[pkg] = ((spec,), ", ".join(dict.fromkeys(r.text for r in plain)))
         else:
             out[pkg] = (tuple(r.spec for r in mine), " or ".join(dict.fromkeys(r.text for r in mine)))
@@ -216,42 +215,76 @@ def _answer(kind: str, path: str, detail: str, found: Dict[str, Tuple[Constraint
 # -- requirements files -------------------------------------------------------------------------
 
 _OPT_WITH_FILE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)")
+# a requirements file and its includes: each a regular file of at most this size, at most this many
+MAX_REQUIREMENTS_BYTES = 1024 * 1024
+MAX_REQUIREMENTS_FILES = 200
 
 
-def _read_requirements(path: str, seen: Tuple[str, ...] = ()) -> Tuple[List[_Req], List[str]]:
-    """The requirements of a file and its ``-r`` / ``-c`` includes; and the files it includes."""
+def include_boundary(path: str) -> str:
+    """Where ``-r`` / ``-c`` includes of the requirements file ``path`` may lead: the repository that
+    holds it (the nearest directory above it with ``.git``), else its own directory's tree."""
+    start = os.path.dirname(os.path.abspath(path))
+    d = start
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return os.path.realpath(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            return os.path.realpath(start)
+        d = parent
+
+
+def _read_requirements(path: str) -> Tuple[List[_Req], List[str]]:
+    """The requirements of a file and its ``-r`` / ``-c`` includes; and the files it includes. Each
+    file is read once however often it is included (a cycle or a fan-out costs nothing), only when
+    it is a regular file inside ``include_boundary`` (never a FIFO, a device or a file elsewhere on
+    the machine), of at most ``MAX_REQUIREMENTS_BYTES``, and at most ``MAX_REQUIREMENTS_FILES`` in
+    all; what is skipped is a one-line warning."""
     reqs: List[_Req] = []
     included: List[str] = []
-    if path in seen or len(seen) > 20:
-        return reqs, included
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return reqs, included
-    text = re.sub(r"\\\r?\n", " ", text)
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line:
-            continue
-        m = _OPT_WITH_FILE.match(line)
-        if m:
-            target = m.group(2)
-            if "://" in target:
+    boundary = include_boundary(path)
+    read: set = set()
+
+    def visit(current: str, parent: str) -> None:  # depth first, includes in place (as pip reads them)
+        real = os.path.normcase(os.path.realpath(current))
+        if real in read:
+            return
+        if parent and not _inside(real, boundary, os.path.normcase(boundary)):
+            _warn(current, "requirements file", ValueError(f"included by {parent}, outside {boundary}"))
+            return
+        if len(read) >= MAX_REQUIREMENTS_FILES:
+            _warn(current, "requirements file", ValueError(f"more than {MAX_REQUIREMENTS_FILES} files included"))
+            return
+        read.add(real)
+        try:
+            text = read_bytes(current, MAX_REQUIREMENTS_BYTES, "read").decode("utf-8", errors="replace")
+        except SourceError as exc:
+            if parent and os.path.lexists(current):  # a missing include is skipped, as before
+                _warn(current, "requirements file", exc)
+            return
+        text = re.sub(r"\\\r?\n", " ", text)
+        for raw in text.splitlines():
+            line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+            if not line:
                 continue
-            full = os.path.normpath(os.path.join(os.path.dirname(path), target))
-            included.append(full)
-            sub, sub_included = _read_requirements(full, seen + (path,))
-            reqs.extend(sub)
-            included.extend(sub_included)
-            continue
-        if line.startswith("-"):
-            continue  # -e, --index-url, --hash continuation, ...
-        line = re.split(r"\s+--", line)[0].strip()  # per-requirement options (--hash=...)
-        r = _req(line)
-        if r is not None:
-            reqs.append(r)
-    return reqs, included
+            m = _OPT_WITH_FILE.match(line)
+            if m:
+                target = m.group(2)
+                if "://" in target:
+                    continue
+                full = os.path.normpath(os.path.join(os.path.dirname(current), target))
+                included.append(full)
+                visit(full, current)
+                continue
+            if line.startswith("-"):
+                continue  # -e, --index-url, --hash continuation, ...
+            line = re.split(r"\s+--", line)[0].strip()  # per-requirement options (--hash=...)
+            r = _req(line)
+            if r is not None:
+                reqs.append(r)
+
+    visit(path, "")
+    return reqs, list(dict.fromkeys(included))
 
 
 def requirements_files(directory: str) -> List[str]:
@@ -304,22 +337,29 @@ def _poetry_reqs(table: Any) -> List[_Req]:
             cons = poetry_constraint(version)
             if not cons:
                 continue
+            text = f"{pkg} {version.strip()}"  # one string shared by the alternatives
             for alt in cons:
-                out.append(_Req(pkg, alt, entry_marked or len(cons) > 1, f"{pkg} {version.strip()}"))
+                out.append(_Req(pkg, alt, entry_marked or len(cons) > 1, text))
     return out
 
 
-def _str_reqs(items: Any, groups: Optional[Dict[str, Any]] = None, depth: int = 0) -> List[_Req]:
+def _str_reqs(items: Any, groups: Optional[Dict[str, Any]] = None, seen: Optional[set] = None) -> List[_Req]:
+    """Requirement strings; a PEP 735 ``{include-group = ...}`` is followed once per expansion (a
+    group that includes itself, or one included from many places, costs one visit)."""
     out: List[_Req] = []
-    if not isinstance(items, list) or depth > 10:
+    if not isinstance(items, list):
         return out
+    seen = set() if seen is None else seen
     for item in items:
         if isinstance(item, str):
             r = _req(item)
             if r is not None:
                 out.append(r)
         elif isinstance(item, dict) and groups is not None and isinstance(item.get("include-group"), str):
-            out.extend(_str_reqs(groups.get(item["include-group"]), groups, depth + 1))
+            name = item["include-group"]
+            if name not in seen:
+                seen.add(name)
+                out.extend(_str_reqs(groups.get(name), groups, seen))
     return out
 
 
@@ -352,7 +392,7 @@ def _pyproject_answer(path: str, log: Optional[ReadLog]) -> Optional[Answer]:
     groups = data.get("dependency-groups")
     if isinstance(groups, dict):
         for name, items in groups.items():
-            alternatives.append((f"[dependency-groups] {name}", _str_reqs(items, groups)))
+            alternatives.append((f"[dependency-groups] {name}", _str_reqs(items, groups, {name})))
     pgroups = poetry.get("group")
     if isinstance(pgroups, dict):
         for name, g in pgroups.items():

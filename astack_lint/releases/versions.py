@@ -422,11 +422,20 @@ def _bump(text: str, caret: bool) -> Optional[str]:
     return f">={text},<{'.'.join(str(x) for x in upper)}"
 
 
+MAX_CONSTRAINT_CHARS = 2000
+MAX_ALTERNATIVES = 64
+
+
 def poetry_constraint(text: str) -> Optional[Constraint]:
     """Poetry's version constraint (``^0.100``, ``~0.100.1``, ``>=1,<2``, ``1.2.*``, ``a || b``) as
-    PEP 440 specifier alternatives. None when it cannot be read; () for "any release"."""
+    PEP 440 specifier alternatives. None when it cannot be read (also when longer than
+    ``MAX_CONSTRAINT_CHARS`` or with more than ``MAX_ALTERNATIVES`` alternatives: no real project
+    writes one, and each alternative is checked against every release); () for "any release"."""
+    text = str(text)
+    if len(text) > MAX_CONSTRAINT_CHARS or text.count("||") >= MAX_ALTERNATIVES:
+        return None
     alts: List[SpecifierSet] = []
-    for part in str(text).split("||"):
+    for part in text.split("||"):
         part = _POETRY_OP.sub(r"\1", part.strip())
         tokens = [t for t in re.split(r"[,\s]+", part) if t]
         specs: List[str] = []
