@@ -680,3 +680,66 @@ def test_config_reads_only_a_regular_file(tmp_path, kind):
     proc = run_cli("--no-cache", "--config", target, ".", cwd=root)
     assert proc.returncode == 2 and len(_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith(f"astack-lint: error: {target}: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# roots, paths and names
+
+
+def _no_marker_project(tmp_path: Path) -> Path:
+    """home/scratch/pos.py without a project marker, and under home a clone of a package named
+    starlette whose Middleware is a plain class: judged with home as its root, the finding hid."""
+    home = tmp_path / "home"
+    (home / "scratch").mkdir(parents=True)
+    (home / "scratch" / "pos.py").write_bytes(POSITIVE)
+    fake = home / "src" / "starlette"
+    (fake / "starlette" / "middleware").mkdir(parents=True)
+    (fake / "pyproject.toml").write_text('[project]\nname = "starlette"\n')
+    (fake / "starlette" / "__init__.py").write_text("")
+    (fake / "starlette" / "middleware" / "__init__.py").write_text("class Middleware:\n    pass\n")
+    return home
+
+
+def test_a_file_without_a_project_marker_is_its_own_project(tmp_path):
+    home = _no_marker_project(tmp_path)
+    for cwd, arg in ((home / "scratch", "pos.py"), (home, "scratch/pos.py"), (Path("/"), str(home / "scratch" / "pos.py"))):
+        proc = run_cli("--no-cache", arg, cwd=cwd)
+        assert proc.returncode == 1 and "AXS105" in proc.stdout, (cwd, proc.stdout, proc.stderr)
+        shown = run_cli("--show-settings", arg, cwd=cwd)
+        assert f"(project root {os.path.relpath(home / 'scratch', cwd)})" in shown.stdout, shown.stdout
+
+
+def test_the_file_system_root_is_never_walked_as_a_project(tmp_path, monkeypatch):
+    from astack_lint.engine import discover as discover_mod
+
+    walked = _calls(monkeypatch, discover_mod, "walk_python_files", os.path.abspath)
+    files = discover_mod.known_files("/", Settings(), [str(tmp_path / "x.py")])
+    assert files == [str(tmp_path / "x.py")] and walked == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_a_directory_symlink_is_not_followed_and_cannot_take_over_paths(tmp_path):
+    root = _project(tmp_path)
+    (root / "src").mkdir()
+    (root / "pos.py").rename(root / "src" / "pos.py")
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\n[tool.astack-lint]\nper-file-ignores = { "src/*" = ["AXS105"] }\n')
+    os.symlink("src", root / "a_link")  # sorts before src
+    proc = run_cli("--no-cache", ".", cwd=root)
+    assert proc.returncode == 0 and proc.stdout == "", (proc.stdout, proc.stderr)
+    followed = run_cli("--no-cache", "--follow-symlinks", ".", cwd=root)  # reached twice: once, as src/
+    assert followed.returncode == 0 and followed.stdout == "", (followed.stdout, followed.stderr)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    both = run_cli("--no-cache", "--follow-symlinks", ".", cwd=root)
+    assert _lines(both.stdout) and all(line.startswith("src" + os.sep + "pos.py:") for line in _lines(both.stdout)), both.stdout
+    assert "1 file linted" in both.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_a_file_symlink_to_a_linted_file_is_linted_once_and_fixed_once(tmp_path):
+    root = _project(tmp_path)
+    os.symlink("pos.py", root / "alias.py")
+    proc = run_cli("--no-cache", ".", cwd=root)
+    assert [line.split(":", 1)[0] for line in _lines(proc.stdout)] == ["pos.py"], proc.stdout
+    fixed = run_cli("--no-cache", "--fix", ".", cwd=root)
+    assert fixed.returncode == 0, (fixed.stdout, fixed.stderr)
+    assert b"add_middleware(GZipMiddleware)" in (root / "pos.py").read_bytes() and (root / "alias.py").is_symlink()

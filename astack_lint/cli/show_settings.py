@@ -7,7 +7,7 @@ import os
 from typing import Dict, List, Sequence, Tuple
 
 from ..config.options import OPTIONS, Settings, display_value
-from ..engine.discover import discover, find_root
+from ..engine.discover import discover, find_root, unmarked_root
 from ..releases.resolve import Resolver
 from ..releases.versions import Releases
 
@@ -32,7 +32,7 @@ def show_settings(paths: Sequence[str], settings: Settings) -> str:
     resolver = Resolver(settings.fastapi_version, settings.starlette_version)
     groups: Dict[Tuple[str, str, str], Tuple[Releases, List[str]]] = {}
     for t in targets:
-        root = find_root(t)
+        root = find_root(t, unmarked=unmarked_root(t, list(paths)))
         r = resolver.for_path(t, root)
         key = (root, r.fastapi.source.path + r.starlette.source.path, r.cache_key())
         groups.setdefault(key, (r, []))[1].append(t)

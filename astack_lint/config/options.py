@@ -70,6 +70,9 @@ class Settings:
     statistics: bool = _option("bool", "print a count per code instead of the findings", default=False, report_only=True)
     show_source: bool = _option("bool", "print the offending line, with a caret under the column", default=False,
                                 report_only=True)
+    follow_symlinks: bool = _option(
+        "bool", "walk into symbolic links to directories (default: a link to a directory is skipped, as ruff "
+        "and flake8 do; a file reached twice is linted once, under its own name)", default=False)
     dependency_functions: Codes = _option(
         "strs", "glob patterns of qualified function names to treat as FastAPI dependencies "
         "(for libraries whose dependencies are used in another repository), e.g. 'mylib.deps.*'",
@@ -80,7 +83,7 @@ class Settings:
     starlette_version: Optional[str] = _option(
         "version", "the Starlette release(s) the project runs, like --fastapi-version", plugin=True, metavar="SPEC")
     jobs: Optional[int] = _option(
-        "int", "files parsed in parallel by this many processes (default: the cores available; 1: no parallelism)",
+        "int", "files parsed in parallel by this many processes (default and most: the cores available; 1: no parallelism)",
         metavar="N", report_only=True)
     cache_dir: Optional[str] = _option(
         "str", "where to keep the per-file cache (default: $ASTACK_LINT_CACHE_DIR, else the user cache directory)",

@@ -1,9 +1,12 @@
 """Which files to lint, and which project each belongs to.
 
 A file's project root is the nearest directory holding a root marker (``layout.ROOT_MARKERS``),
-else the working directory. Walking a directory skips ``layout.DEFAULT_EXCLUDE_DIRS``,
-``*.egg-info``, virtual environments and the user's excludes; every directory walked is written to
-the run's ``ReadLog``.
+else the directory given on the command line that holds it, or a file's own directory (never the
+working directory, never the file system's root). Walking a directory skips ``layout.DEFAULT_EXCLUDE_DIRS``,
+``*.egg-info``, virtual environments and the user's excludes, and follows no symbolic link to a
+directory unless ``follow-symlinks`` is on; a file reached twice (by its own name and through a
+link) is listed once, under its own name; every directory walked is written to the run's
+``ReadLog``.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from ..layout import DEFAULT_EXCLUDE_DIRS, ROOT_MARKERS, VENV_MARKER
 from ..results import LintError, ReadLog
 
 
-def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, bool]] = None) -> str:
-    """The project root of a file: the nearest directory with a root marker, else the cwd.
-    ``marked``: whether each directory holds a marker, kept between calls of one run."""
-    d = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, bool]] = None,
+              unmarked: Optional[str] = None) -> str:
+    """The project root of a file: the nearest directory with a root marker; else ``unmarked`` (the
+    command line's: the directory given, or the directory of the file given), else the cwd when the
+    file is below it (never the file system's root), else the file's directory. ``marked``:
+    whether each directory holds a marker, kept between calls of one run."""
+    start = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    d = start
     while True:
         has = marked.get(d) if marked is not None else None
         if has is None:
@@ -30,11 +37,27 @@ def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, b
             return d
         parent = os.path.dirname(d)
         if parent == d:
+            if unmarked is not None:
+                return os.path.abspath(unmarked)
             base = os.path.abspath(cwd or os.getcwd())
-            start = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
             inside = start == base or start.startswith(base.rstrip(os.sep) + os.sep)
-            return base if inside else start
+            return base if inside and not _is_fs_root(base) else start
         d = parent
+
+
+def unmarked_root(target: str, given: Sequence[str]) -> str:
+    """The root of a file without a project marker above it, for a run given ``given``: the
+    deepest directory given that holds it, else the file's own directory."""
+    best = ""
+    for g in given:
+        g = os.path.abspath(g)
+        if os.path.isdir(g) and (target.startswith(g.rstrip(os.sep) + os.sep)) and len(g) > len(best):
+            best = g
+    return best or os.path.dirname(target)
+
+
+def _is_fs_root(path: str) -> bool:
+    return os.path.dirname(path) == path
 
 
 def _skip_dir(dirpath: str, name: str, settings: Settings, reads: Optional[ReadLog]) -> bool:
@@ -53,23 +76,27 @@ def walk_python_files(
     top: str, settings: Settings, errors: Optional[List[LintError]] = None, reads: Optional[ReadLog] = None
 ) -> List[str]:
     out: List[str] = []
-    seen: Set[Tuple[int, int]] = set()
+    follow = settings.follow_symlinks
+    chains: Dict[str, Tuple[str, ...]] = {}  # (following links) each directory -> the real paths from the top
+    through: Set[str] = set()  # (following links) directories reached through a link below the top
+    linked: Set[str] = set()  # files whose path goes through a link below the top
 
     def onerror(exc: OSError) -> None:
         if errors is not None and exc.filename and os.path.abspath(exc.filename) != os.path.abspath(top):
             errors.append(LintError(os.path.abspath(exc.filename), f"cannot read directory: {exc.strerror}"))
 
-    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
-        try:
-            st = os.stat(dirpath)
-            ident = (st.st_dev, st.st_ino)
-        except OSError:
-            dirnames[:] = []
-            continue
-        if ident in seen:  # a symlink loop
-            dirnames[:] = []
-            continue
-        seen.add(ident)
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=follow):
+        via_link = False
+        if follow:
+            real = os.path.realpath(dirpath)
+            chain = chains.get(os.path.dirname(dirpath), ()) + (real,)
+            if real in chain[:-1]:  # a symbolic link back to a directory above: a loop
+                dirnames[:] = []
+                continue
+            chains[dirpath] = chain
+            via_link = dirpath != top and (os.path.dirname(dirpath) in through or os.path.islink(dirpath))
+            if via_link:
+                through.add(dirpath)
         if reads is not None:
             reads.dir(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d, settings, reads))
@@ -78,8 +105,43 @@ def walk_python_files(
                 continue
             full = os.path.join(dirpath, name)
             if not settings.is_excluded(full):
-                out.append(os.path.abspath(full))
-    return out
+                path = os.path.abspath(full)
+                out.append(path)
+                if via_link or os.path.islink(full):
+                    linked.add(path)
+    return once_each(out, top, linked) if linked else out
+
+
+def once_each(paths: Sequence[str], top: Optional[str] = None, linked: Optional[Set[str]] = None) -> List[str]:
+    """``paths`` without a file reached twice (through a symbolic link and by its own name, or
+    through two links): it stays once, under the path that goes through no link (else the first),
+    in the order given. ``top``: the directory walked, and ``linked`` the paths that go through a
+    link below it (the others' real paths follow from the top's); without them, every path's real
+    path is looked up."""
+    if top is not None and linked is not None:
+        real_top, abs_top = os.path.realpath(top), os.path.abspath(top)
+
+        def real_of(p: str) -> str:
+            if p in linked:  # type: ignore[operator]
+                return os.path.realpath(p)
+            return os.path.normpath(os.path.join(real_top, os.path.relpath(p, abs_top)))
+
+        def direct(p: str) -> bool:
+            return p not in linked  # type: ignore[operator]
+    else:
+        def real_of(p: str) -> str:
+            return os.path.realpath(p)
+
+        def direct(p: str) -> bool:
+            return os.path.normpath(os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))) == real_of(p)
+
+    by_real: Dict[str, List[str]] = {}
+    for p in dict.fromkeys(paths):
+        by_real.setdefault(os.path.normcase(real_of(p)), []).append(p)
+    keep: Set[str] = set()
+    for group in by_real.values():
+        keep.add(([p for p in group if direct(p)] or group)[0])
+    return [p for p in dict.fromkeys(paths) if p in keep]
 
 
 def discover(
@@ -109,13 +171,9 @@ def discover(
                 targets.append(os.path.abspath(p))
         else:
             errors.append(LintError(os.path.abspath(p), "broken symbolic link"))
-    seen: Set[str] = set()
-    unique = []
-    for t in targets:
-        if t not in seen:
-            seen.add(t)
-            unique.append(t)
-    return unique, errors
+    if len(paths) > 1:  # the same file named twice, or reached from two of the paths
+        targets = once_each(targets)
+    return targets, errors
 
 
 def known_files(
@@ -127,6 +185,8 @@ def known_files(
 ) -> List[str]:
     """Every file the project model of ``root`` may read: the root's Python files and the targets."""
     found = walked.get(os.path.abspath(root)) if walked is not None else None
+    if found is None and _is_fs_root(os.path.abspath(root)):
+        found = []  # the whole file system is never a project's tree: only the targets
     if found is None:
         found = walk_python_files(root, settings, reads=reads)
     return list(dict.fromkeys(found + list(targets)))

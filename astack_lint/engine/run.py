@@ -24,7 +24,7 @@ from ..results import Finding, LintError, LintResult, ReadLog, describe_exceptio
 from ..rules.api import CheckContext, Rule
 from ..rules.registry import all_rules
 from ..source import Source, SourceError, read_source
-from .discover import discover, find_root, known_files
+from .discover import discover, find_root, known_files, unmarked_root
 from .parse import analyse
 from .store import FRAMEWORK_TOKENS, STRUCTURE_TOKENS, Store, feeds_model
 
@@ -203,10 +203,11 @@ class Session:
         by_root: Dict[str, List[str]] = {}
         roots: Dict[str, str] = {}
         marked: Dict[str, bool] = {}
+        given = list(paths) or ["."]
         for t in targets:
             d = os.path.dirname(t)
             if d not in roots:
-                roots[d] = find_root(t, marked=marked)
+                roots[d] = find_root(t, marked=marked, unmarked=unmarked_root(t, given))
             by_root.setdefault(roots[d], []).append(t)
         findings: List[Finding] = []
         linted = 0
