@@ -198,37 +198,33 @@ def test_files_are_written_atomically_and_keep_their_mode(tmp_path, monkeypatch)
     os.chmod(target, 0o750)
     inode = target.stat().st_ino
     calls = []
-    real_mkstemp, real_replace = fixes_mod.tempfile.mkstemp, fixes_mod.os.replace
-
-    def mkstemp(*a, **kw):
-        fd, name = real_mkstemp(*a, **kw)
-        calls.append(("mkstemp", name))
-        return fd, name
+    real_replace = fixes_mod.os.replace
 
     def replace(src, dst):
-        calls.append(("replace", src, dst, Path(src).read_bytes(), target.read_bytes()))
+        calls.append((src, dst, Path(src).read_bytes(), target.read_bytes(), stat.S_IMODE(os.stat(src).st_mode)))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(fixes_mod.tempfile, "mkstemp", mkstemp)
     monkeypatch.setattr(fixes_mod.os, "replace", replace)
     original = target.read_bytes()
     fix(root)
-    assert [c[0] for c in calls] == ["mkstemp", "replace"]
-    tmp = calls[0][1]
-    assert os.path.dirname(tmp) == str(target.parent)  # same directory: the rename is atomic
-    _, src, dst, tmp_content, content_before_rename = calls[1]
-    assert src == tmp and dst == str(target)
+    assert len(calls) == 1
+    src, dst, tmp_content, content_before_rename, tmp_mode = calls[0]
+    assert os.path.dirname(src) == str(target.parent)  # same directory: the rename is atomic
+    assert os.path.basename(src).startswith(".app.py.") and src.endswith(".astack-lint-tmp")
+    assert dst == str(target)
     assert content_before_rename == original  # the file itself was never half-written
     assert tmp_content == target.read_bytes() != original
+    assert tmp_mode == 0o750  # the mode is given before the rename
     assert stat.S_IMODE(target.stat().st_mode) == 0o750
     assert target.stat().st_ino != inode  # a new file renamed into place
     assert not [p for p in target.parent.iterdir() if p.name != "app.py"]  # no temporary file left
 
 
-def test_a_symlink_stays_a_link(tmp_path):
+def test_a_symlink_is_fixed_once_under_its_target_and_stays_a_link(tmp_path):
     root = new_project(tmp_path, {"real/app.py": MIDDLEWARE})
     (root / "link.py").symlink_to(root / "real" / "app.py")
-    fix(root, "link.py")
+    report = fix(root)
+    assert report.counts == Counter({"AXS105": 1}) and not report.result.errors
     assert (root / "link.py").is_symlink()
     assert "add_middleware(GZipMiddleware" in (root / "real" / "app.py").read_text()
 
@@ -263,13 +259,13 @@ def test_a_fix_that_would_break_the_file_is_refused(tmp_path, monkeypatch):
 
 def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path, monkeypatch):
     root = new_project(tmp_path, {"mw.py": MIDDLEWARE})
-    real = fixes_mod.write_atomic
+    real = fixes_mod.write_fixed
 
-    def edit_first(path, raw, expected=None):
+    def edit_first(path, raw, expected):
         Path(path).write_text(MIDDLEWARE + "# edited by someone else\n")
         return real(path, raw, expected)
 
-    monkeypatch.setattr(fixes_mod, "write_atomic", edit_first)
+    monkeypatch.setattr(fixes_mod, "write_fixed", edit_first)
     report = fix(root)
     assert (root / "mw.py").read_text().endswith("# edited by someone else\n")
     assert "changed on disk" in report.result.errors[0].message
@@ -786,3 +782,167 @@ def test_pre_commit_fix_hook(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "add_middleware(GZipMiddleware" in (root / "mw.py").read_text()
     assert "Middleware(GZipMiddleware" in (root / "other.py").read_text()  # not handed over: untouched
+
+
+# ---------------------------------------------------------------------------------------------
+# the --fix safety policy (README "Security and safety")
+
+FIXED = "add_middleware(GZipMiddleware, minimum_size=10)"
+
+
+def _fix_cli(root: Path, *args: str):
+    return run_cli("--no-cache", "--fix", *(args or (".",)), cwd=root)
+
+
+def test_fix_never_writes_through_a_file_symlink_leading_outside(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.py").write_text(MIDDLEWARE)
+    root = tmp_path / "proj"
+    root.mkdir()
+    new_project(root, {})
+    (root / "app.py").symlink_to("../outside/victim.py")
+    proc = _fix_cli(root)
+    assert proc.returncode == 2, proc.stderr
+    assert "app.py: error: not fixed: symlink (to " in proc.stderr and "outside the paths given" in proc.stderr
+    assert "AXS105" in proc.stdout  # still reported
+    assert (outside / "victim.py").read_text() == MIDDLEWARE
+    # named on the command line, it is still a link whose target was not selected
+    named = _fix_cli(root, "app.py")
+    assert named.returncode == 2 and "not fixed: symlink" in named.stderr
+    assert (outside / "victim.py").read_text() == MIDDLEWARE
+
+
+def test_fix_does_not_walk_a_directory_symlink_into_other_projects(tmp_path):
+    (tmp_path / "victim").mkdir()
+    victim = new_project(tmp_path / "victim", {"app.py": MIDDLEWARE})
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    new_project(repo, {"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"})
+    (repo / "up").symlink_to("..")
+    proc = _fix_cli(repo)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert (victim / "app.py").read_text() == MIDDLEWARE
+    # followed on request, the files behind the link are linted but never written
+    followed = _fix_cli(repo, "--follow-symlinks", ".")
+    assert "not fixed: symlink" in followed.stderr, followed.stderr
+    assert (victim / "app.py").read_text() == MIDDLEWARE
+
+
+def test_fix_never_writes_a_read_only_file(tmp_path):
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE, "other.py": MIDDLEWARE})
+    os.chmod(root / "app.py", 0o444)
+    report = fix(root)
+    assert (root / "app.py").read_text() == MIDDLEWARE
+    assert FIXED in (root / "other.py").read_text()
+    assert [(os.path.basename(e.path), e.message) for e in report.result.errors] == [("app.py", "not fixed: read-only file")]
+    assert stat.S_IMODE((root / "app.py").stat().st_mode) == 0o444
+
+
+def test_fix_keeps_hard_links_owner_group_and_xattrs(tmp_path):
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE, "xa.py": MIDDLEWARE})
+    os.link(root / "app.py", root / "other-name.txt")
+    has_xattr = hasattr(os, "setxattr")
+    if has_xattr:
+        try:
+            os.setxattr(root / "xa.py", "user.note", b"keep")
+        except OSError:
+            has_xattr = False
+    before = (root / "xa.py").stat()
+    fix(root)
+    a, b = (root / "app.py").stat(), (root / "other-name.txt").stat()
+    assert a.st_ino == b.st_ino and a.st_nlink == 2  # the link is kept: written in place
+    assert FIXED in (root / "other-name.txt").read_text()
+    after = (root / "xa.py").stat()
+    assert FIXED in (root / "xa.py").read_text()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    if has_xattr:
+        assert os.getxattr(root / "xa.py", "user.note") == b"keep"
+
+
+def test_fix_refuses_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE})
+    st = (root / "app.py").stat()
+    real_fstat = os.fstat
+
+    def fstat(fd):  # the temporary file comes out owned by someone else (another user fixing)
+        r = real_fstat(fd)
+        return os.stat_result((r.st_mode, r.st_ino, r.st_dev, r.st_nlink, st.st_uid + 1, r.st_gid, r.st_size,
+                               int(r.st_atime), int(r.st_mtime), int(r.st_ctime)))
+
+    def fchown(fd, uid, gid):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fixes_mod.os, "fstat", fstat)
+    monkeypatch.setattr(fixes_mod.os, "fchown", fchown)
+    report = fix(root)
+    assert (root / "app.py").read_text() == MIDDLEWARE
+    assert "not fixed: its owner and group" in report.result.errors[0].message
+    assert sorted(p.name for p in root.iterdir()) == ["app.py", "pyproject.toml"]  # no temporary file left
+
+
+def test_an_edit_saved_while_the_fixed_file_is_written_is_never_lost(tmp_path, monkeypatch):
+    """The window between the first comparison and the rename (the temporary file is written and
+    fsynced meanwhile): an editor saving then keeps its edit, and --fix leaves the file alone."""
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE})
+    real_fsync = fixes_mod.os.fsync
+    saved = []
+
+    def fsync(fd):
+        if not saved and os.readlink(f"/proc/self/fd/{fd}").endswith(".astack-lint-tmp"):
+            with open(root / "app.py", "a") as fh:
+                fh.write("IMPORTANT = 'the user typed this'\n")
+            saved.append(True)
+        return real_fsync(fd)
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    monkeypatch.setattr(fixes_mod.os, "fsync", fsync)
+    report = fix(root)
+    assert saved
+    assert "IMPORTANT" in (root / "app.py").read_text()
+    assert "changed on disk" in report.result.errors[0].message
+    assert not [p for p in root.iterdir() if p.name.endswith(".astack-lint-tmp")]
+
+
+def test_a_stale_temporary_file_is_removed_by_the_next_fix(tmp_path):
+    import subprocess
+    import sys
+
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = root / f".app.py.{dead.pid}.abcd1234.astack-lint-tmp"
+    stale.write_text("half a file")
+    old = root / ".app.py.x1y2z3w4.astack-lint-tmp"  # an earlier version's name, an hour old
+    old.write_text("half a file")
+    os.utime(old, (1, 1))
+    live = root / f".app.py.{os.getpid()}.abcd1234.astack-lint-tmp"  # a run writing right now
+    live.write_text("being written")
+    fix(root)
+    assert not stale.exists() and not old.exists() and live.exists()
+    assert FIXED in (root / "app.py").read_text()
+
+
+def test_a_fix_terminated_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import signal
+    import threading
+
+    from astack_lint.cli import lint as cli_lint
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        pytest.skip("needs the main thread and SIGTERM")
+    root = new_project(tmp_path, {"app.py": MIDDLEWARE})
+    real_fsync = fixes_mod.os.fsync
+
+    def fsync(fd):
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID` while the fixed file is being written
+        return real_fsync(fd)
+
+    monkeypatch.setattr(fixes_mod.os, "fsync", fsync)
+    with pytest.raises(SystemExit) as exc:
+        cli_lint.main(["--no-cache", "--fix", str(root)])
+    assert exc.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in root.iterdir()) == ["app.py", "pyproject.toml"]
+    assert (root / "app.py").read_text() == MIDDLEWARE
+    assert signal.getsignal(signal.SIGTERM) is not cli_lint._terminated  # restored

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
@@ -160,10 +161,24 @@ def _report_and_exit(result: LintResult, settings: Settings, args: argparse.Name
     return EXIT_CLEAN
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds: a temporary file being written is removed
+
+
 def _fix(args: argparse.Namespace, settings: Settings) -> int:
     """--fix (write the fixes, report what remains) or --diff (print them, write nothing)."""
     store = OverlayStore(settings, DiskCache.for_settings(settings))
-    report = fix_paths(args.paths or ["."], settings, store, unsafe=settings.unsafe_fixes, write=not settings.diff)
+    previous = None
+    if not settings.diff and hasattr(signal, "SIGTERM"):
+        try:
+            previous = signal.signal(signal.SIGTERM, _terminated)
+        except ValueError:  # not the main thread
+            previous = None
+    try:
+        report = fix_paths(args.paths or ["."], settings, store, unsafe=settings.unsafe_fixes, write=not settings.diff)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     counts = report.counts
     n, files = sum(counts.values()), len(report.fixed)
     what = f"{output.plural(n, 'finding')} in {output.plural(files, 'file')}" + (f" ({counts_text(counts)})" if n else "")

@@ -13,10 +13,17 @@ next pass fixes what that lint reports, up to ``MAX_PASSES``: so that fixing and
 shows the fixed findings gone and no new fixable ones.
 
 Nothing is written before the last pass: ``--diff`` prints the unified diff and writes nothing;
-``--fix`` writes each changed file once, atomically (a temporary file in the same directory,
-flushed and fsynced, then ``os.replace``; the file's mode is kept), after checking that the file
-did not change on disk meanwhile. The inserted text uses the file's own line ending (LibCST keeps
-each module's newline style), so CRLF files stay CRLF.
+``--fix`` writes each changed file once, under a policy that never loses an edit and never writes
+outside the paths given (``write_fixed``): a path that goes through a symbolic link below a given
+path is not fixed ("not fixed: symlink"; a file reached both through a link and by its own name
+is linted and fixed once, under its own name); a read-only file is not fixed; the content is
+compared with what was linted immediately before the replacement, and a file edited meanwhile is
+left alone; a file with one link is replaced atomically (a temporary file in the same directory,
+flushed and fsynced, given the file's mode, owner, group and extended attributes, then
+``os.replace``; refused when the owner cannot be kept), one with several hard links is rewritten
+in place. A temporary file an interrupted run left behind is removed by the next ``--fix``. The
+inserted text uses the file's own line ending (LibCST keeps each module's newline style), so CRLF
+files stay CRLF.
 """
 
 from __future__ import annotations
@@ -24,18 +31,20 @@ from __future__ import annotations
 import ast
 import difflib
 import os
+import re
 import stat
 import sys
-import tempfile
+import time
 import warnings
 from collections import Counter
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..config.options import Settings
 from ..model.facts import FileFacts
 from ..results import AnalysisError, Finding, LintError, LintResult, ReadLog
 from ..rules.registry import all_rules
 from ..source import Source, SourceError, SourceLines, content_digest, decode, read_source, spans_conflict
+from .discover import discover
 from .parse import analyse
 from .run import Session
 from .store import Store
@@ -256,23 +265,38 @@ def fix_paths(
             break
         result = session.lint(paths)
     texts = {p: decode(raw).text for p, raw in store.overlay.items() if raw != originals[p].raw}
+    policy: Dict[str, str] = {}  # refused by the --fix safety policy (the message says so alone)
     if write:
         failed = False
+        for directory in sorted({os.path.dirname(p) for p in originals}):
+            clean_stale_temps(directory)
+        selected: Optional[Set[str]] = None
         for path in sorted(texts):
             try:
-                write_atomic(path, store.overlay[path], originals[path].raw)
+                if os.path.realpath(path) != path:
+                    if selected is None:
+                        selected = set(discover(paths, settings)[0])
+                    problem = symlink_problem(path, paths, selected)
+                    if problem is not None:
+                        raise FixError(problem)
+                write_fixed(path, store.overlay[path], originals[path].raw)
             except (OSError, FixError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                refused[path] = f"cannot write the fixed file ({reason})"
+                if reason.startswith("not fixed: "):
+                    policy[path] = reason
+                else:
+                    refused[path] = f"cannot write the fixed file ({reason})"
                 fixed.pop(path, None)
                 failed = True
-        texts = {p: t for p, t in texts.items() if p not in refused}
+        texts = {p: t for p, t in texts.items() if p not in refused and p not in policy}
         if failed:  # what remains is what is on disk now
             result = Session(settings, Store(settings, store.disk), reads=reads).lint(paths)
-    errors = list(result.errors) + [
-        LintError(p, f"fixes not applied, the file was left untouched: {why}") for p, why in sorted(refused.items())
-    ]
-    left = [f for f in result.findings if wanted(f, unsafe) and f.path not in refused]
+    errors = list(result.errors) + sorted(
+        [LintError(p, f"fixes not applied, the file was left untouched: {why}") for p, why in refused.items()]
+        + [LintError(p, why) for p, why in policy.items()],
+        key=lambda e: e.path,
+    )
+    left = [f for f in result.findings if wanted(f, unsafe) and f.path not in refused and f.path not in policy]
     return FixReport(
         LintResult(result.findings, errors, result.files),
         {p: c for p, c in fixed.items() if p in texts},
@@ -280,10 +304,6 @@ def fix_paths(
         texts,
         not left,
     )
-
-
-class FixError(Exception):
-    pass
 
 
 def _fix_pass(
@@ -354,35 +374,168 @@ def _check(path: str, text: str, original: Source) -> Optional[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# writing
+# writing: the --fix safety policy
+
+TMP_SUFFIX = ".astack-lint-tmp"
+# .NAME.PID.RANDOM.astack-lint-tmp (this version), .NAME.RANDOM.astack-lint-tmp (before)
+_TMP_NAME = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>[0-9]+)\.)?[0-9A-Za-z_]+" + re.escape(TMP_SUFFIX) + r"$")
+STALE_TMP_SECONDS = 3600  # a temporary file this old is stale even if its pid is alive again
 
 
-def write_atomic(path: str, raw: bytes, expected: Optional[bytes] = None) -> None:
-    """Replace the file's content by ``raw``: a temporary file in the same directory, flushed and
-    fsynced, given the file's mode, then renamed over it. A symbolic link is followed (the link
-    stays a link). ``expected``: the content the file must still have (else FixError)."""
+class FixError(Exception):
+    """Why a fixed text was not written (one line)."""
+
+
+def symlink_problem(path: str, given: Sequence[str], selected: Set[str]) -> Optional[str]:
+    """Why ``path`` must not be written because it goes through a symbolic link below the paths
+    given on the command line (None: it does not, or its target is inside a given directory and
+    was itself selected, so it is fixed under its own name)."""
     real = os.path.realpath(path)
-    st = os.stat(real)
-    if expected is not None:
-        with open(real, "rb") as fh:
-            if fh.read() != expected:
-                raise FixError("it changed on disk while it was being fixed")
-    directory = os.path.dirname(real)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".astack-lint-tmp", dir=directory)
+    for g in given:
+        g = os.path.abspath(g)
+        if os.path.isdir(g) and (path == g or path.startswith(g.rstrip(os.sep) + os.sep)):
+            base, rel = os.path.realpath(g), os.path.relpath(path, g)
+        elif path == g:
+            base, rel = os.path.realpath(os.path.dirname(g)), os.path.basename(g)
+        else:
+            continue
+        if os.path.normcase(os.path.normpath(os.path.join(base, rel))) == os.path.normcase(real):
+            return None  # no symbolic link below where the user pointed
+    inside = any(os.path.isdir(g) and _under(real, os.path.realpath(g)) for g in given)
+    if inside and real in selected:
+        return None
+    return f"not fixed: symlink (to {real}" + ("" if inside else ", outside the paths given") + ")"
+
+
+def _under(path: str, top: str) -> bool:
+    path, top = os.path.normcase(path), os.path.normcase(top)
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError, OverflowError):
+        return True  # someone else's process, or we cannot tell: leave its file alone
+    return True
+
+
+def clean_stale_temps(directory: str) -> List[str]:
+    """Remove the temporary files an interrupted ``--fix`` left in ``directory`` (its process is gone,
+    or the file is older than ``STALE_TMP_SECONDS``); the paths removed."""
+    removed: List[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        m = _TMP_NAME.match(name) if name.endswith(TMP_SUFFIX) else None
+        if m is None:
+            continue
+        full = os.path.join(directory, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        old = now - st.st_mtime > STALE_TMP_SECONDS
+        if not old and m.group("pid") is not None and _pid_alive(int(m.group("pid"))):
+            continue  # a run that is writing right now
+        if not old and m.group("pid") is None:
+            continue
+        try:
+            os.unlink(full)
+            removed.append(full)
+        except OSError:
+            pass
+    return removed
+
+
+def _read_all(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def write_fixed(path: str, raw: bytes, expected: bytes) -> None:
+    """Replace the content of the regular file ``path`` (already checked for symbolic links) by ``raw``,
+    if it still holds ``expected`` right before the replacement (else FixError). A read-only file is
+    refused. A file with one link is replaced atomically by a temporary file in the same directory
+    (flushed, fsynced, given the file's mode, owner, group and extended attributes; refused when the
+    owner or group cannot be kept); a file with several hard links is rewritten in place, so that
+    every name keeps the same content."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise FixError("not fixed: symlink")
+    if not stat.S_ISREG(st.st_mode):
+        raise FixError("not fixed: not a regular file")
+    if not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+        raise FixError("not fixed: read-only file")
+    if _read_all(path) != expected:
+        raise FixError("it changed on disk while it was being fixed")
+    if st.st_nlink > 1:
+        _write_in_place(path, raw, expected)
+    else:
+        _write_replacing(path, raw, expected, st)
+
+
+def _write_in_place(path: str, raw: bytes, expected: bytes) -> None:
+    with open(path, "r+b") as fh:
+        if fh.read() != expected:  # compared through the very handle that writes
+            raise FixError("it changed on disk while it was being fixed")
+        fh.seek(0)
+        fh.write(raw)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _copy_xattrs(src: str, fd: int) -> None:
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(src, follow_symlinks=False)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(src, name, follow_symlinks=False))
+        except OSError:
+            pass  # e.g. security.* without the privilege: kept where the OS allows
+
+
+def _write_replacing(path: str, raw: bytes, expected: bytes, st: os.stat_result) -> None:
+    directory = os.path.dirname(path)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        if hasattr(os, "chown"):
-            try:
-                tst = os.stat(tmp)
+            if hasattr(os, "fchown"):
+                tst = os.fstat(fh.fileno())
                 if (tst.st_uid, tst.st_gid) != (st.st_uid, st.st_gid):
-                    os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass
-        os.replace(tmp, real)
+                    try:
+                        os.fchown(fh.fileno(), st.st_uid, st.st_gid)
+                    except OSError:
+                        raise FixError(f"not fixed: its owner and group ({st.st_uid}:{st.st_gid}) could not be kept; "
+                                       "fix it as its owner") from None
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            _copy_xattrs(path, fh.fileno())
+            os.fsync(fh.fileno())
+        # the last look before the rename: an edit saved meanwhile is never lost
+        now = os.lstat(path)
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != (st.st_ino, st.st_size, st.st_mtime_ns) or _read_all(path) != expected:
+            raise FixError("it changed on disk while it was being fixed")
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
