@@ -743,3 +743,26 @@ def test_a_file_symlink_to_a_linted_file_is_linted_once_and_fixed_once(tmp_path)
     fixed = run_cli("--no-cache", "--fix", ".", cwd=root)
     assert fixed.returncode == 0, (fixed.stdout, fixed.stderr)
     assert b"add_middleware(GZipMiddleware)" in (root / "pos.py").read_bytes() and (root / "alias.py").is_symlink()
+
+
+@pytest.mark.parametrize("star", ["from starlette.middleware import *", "from fastapi.middleware import *",
+                                  "from .common import *"])
+def test_names_from_star_imports_resolve(tmp_path, star):
+    root = _project(tmp_path)
+    (root / "pos.py").unlink()
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "common.py").write_text("from starlette.middleware import Middleware\n")
+    (root / "pkg" / "app.py").write_text(
+        POSITIVE.decode().replace("from starlette.middleware import Middleware", star))
+    result = lint_paths([str(root)], Settings.from_values({"no_cache": True}, base_dir=str(root)))
+    assert [(os.path.basename(f.path), f.code) for f in result.findings] == [("app.py", "AXS105")]
+
+
+def test_a_star_import_does_not_invent_names(tmp_path):
+    root = _project(tmp_path)
+    (root / "pos.py").write_text(POSITIVE.decode().replace(
+        "from starlette.middleware import Middleware", "from starlette.middleware import *\nfrom mylib import *\n"
+        "class Middleware:\n    def __init__(self, cls):\n        pass"))
+    result = lint_paths([str(root)], Settings.from_values({"no_cache": True}, base_dir=str(root)))
+    assert result.findings == []  # the module's own class wins over the star import before it

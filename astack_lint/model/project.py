@@ -378,8 +378,32 @@ class Project:
                         if isinstance(entry, ImportFact):
                             more = ".".join(parts[i:])
                             return self.canonical(f"{entry.module}.{more}" if more else entry.module)
+        starred = self._from_star_import(facts, head)
+        if starred is not None:
+            return self.canonical(join(starred))
         if head in _BUILTINS:
             return join(f"builtins.{head}")
+        return None
+
+    def _from_star_import(self, facts: FileFacts, head: str) -> Optional[str]:
+        """The qualified name ``head`` gets from a module-level ``from M import *`` (the last one that
+        provides it, as Python binds them): a name that a project module defines or binds, or one
+        of the framework names of symbols.py (``from starlette.middleware import *`` gives
+        ``Middleware``)."""
+        for star in reversed(facts.lookup("", "*")):
+            if not isinstance(star, ImportFact):
+                continue
+            target = self._import_target(facts, star)
+            if not target:
+                continue
+            cand = self.canonical(f"{target}.{head}")
+            if not cand:
+                continue
+            if self._module_prefix(cand)[0] is not None:
+                if self.definition(cand) or self.bindings(cand):
+                    return cand
+            elif symbol_of(cand) is not None:
+                return cand
         return None
 
     def _ensure_self_binding(self, facts: FileFacts, cls: str, attr: str, key: str) -> None:
