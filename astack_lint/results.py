@@ -4,7 +4,17 @@ to import: a warm run that replays a cached result imports this and not LibCST."
 from __future__ import annotations
 
 import os
+import re
 from typing import List, NamedTuple, Optional, Sequence, Set, Tuple
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1) written as a backslash escape: ``\\n``,
+    ``\\r``, ``\\t``, else ``\\xNN``."""
+    return _CONTROLS.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
 class Edit(NamedTuple):
@@ -43,8 +53,8 @@ class LintError(NamedTuple):
 
     def format(self, display_path: str, kind: str = "error") -> str:
         if self.line is not None:
-            return f"{display_path}:{self.line}:{self.col or 1}: {kind}: {self.message}"
-        return f"{display_path}: {kind}: {self.message}"
+            return escape_controls(f"{display_path}:{self.line}:{self.col or 1}: {kind}: {self.message}")
+        return escape_controls(f"{display_path}: {kind}: {self.message}")
 
 
 class ReadLog:

@@ -766,3 +766,33 @@ def test_a_star_import_does_not_invent_names(tmp_path):
         "class Middleware:\n    def __init__(self, cls):\n        pass"))
     result = lint_paths([str(root)], Settings.from_values({"no_cache": True}, base_dir=str(root)))
     assert result.findings == []  # the module's own class wins over the star import before it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a file system that takes any bytes")
+def test_text_output_escapes_control_characters_in_paths(tmp_path):
+    root = _project(tmp_path)
+    names = ["new\nline.py", "esc\x1b[31mred.py", "bell\x07.py"]
+    for name in names:
+        (root / name).write_bytes(POSITIVE)
+    (root / "broken\r.py").write_bytes(b"def f(:\n")
+    proc = run_cli("--no-cache", ".", cwd=root)
+    assert proc.returncode == 2
+    lines = _lines(proc.stdout)
+    assert len(lines) == 4 and all(re.match(r"^[^\x00-\x1f\x7f]+:6:1: AXS105 ", line) for line in lines), lines
+    assert {line.split(":", 1)[0] for line in lines} == {"new\\nline.py", "esc\\x1b[31mred.py", "bell\\x07.py", "pos.py"}
+    assert "\x1b" not in proc.stderr and "broken\\r.py:1:" in proc.stderr, proc.stderr
+    assert len(_lines(proc.stderr)) == 2  # the error, the summary
+    data = json.loads(run_cli("--no-cache", "--output-format", "json", ".", cwd=root).stdout)
+    assert {os.path.basename(f["filename"]) for f in data} == set(names) | {"pos.py"}  # JSON keeps the real names
+
+
+def test_python_m_never_imports_the_projects_own_modules(tmp_path):
+    root = _project(tmp_path)
+    marker = tmp_path / "markers"
+    marker.mkdir()
+    for name in ("hashlib", "json", "argparse", "tempfile", "glob", "fnmatch", "difflib", "libcst", "typing_extensions"):
+        (root / f"{name}.py").write_text(f"open({str(marker / name)!r}, 'w').close()\n")
+    for args in ((".",), ("--no-cache", "."), ("--diff", ".")):
+        proc = run_cli(*args, cwd=root)
+        assert proc.returncode == 1, proc.stderr
+        assert sorted(p.name for p in marker.iterdir()) == [], args

@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import tomlfile
 from ..layout import CONFIG_FILE, LOCK_FILES, REQUIREMENTS_DIR, is_lock_file, is_requirements_file
-from ..results import ReadLog
+from ..results import ReadLog, escape_controls
 from ..source import SourceError, read_bytes
 from .environments import installed_answer
 from .versions import PACKAGES, Answer, Constraint, Source, poetry_constraint
@@ -46,7 +46,8 @@ def _warn(path: str, what: str, exc: BaseException) -> None:
         return
     _WARNED.add(key)
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    print(f"astack-lint: warning: {path}: cannot read this {what} ({msg}); ignoring it for release resolution", file=sys.stderr)
+    print(escape_controls(f"astack-lint: warning: {path}: cannot read this {what} ({msg}); ignoring it for release "
+                          "resolution"), file=sys.stderr)
 
 
 _FILE_CACHE: Dict[Tuple[str, str], Tuple[Tuple[int, int], Any]] = {}

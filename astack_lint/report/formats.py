@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from .. import __version__
-from ..results import Finding, Fix, LintError
+from ..results import Finding, Fix, LintError, escape_controls
 from ..rules.api import Rule
 from ..source import read_source
 from . import docs
@@ -88,11 +89,15 @@ def repository_root(cwd: Optional[str] = None) -> str:
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:
-    """``path`` relative to ``cwd`` (as the text format shows it)."""
+    """``path`` relative to ``cwd`` as the text format, the diff and standard error show it: control
+    characters escaped (``escape_controls``), so a crafted file name can neither split a finding
+    nor send escape sequences to the terminal."""
     try:
-        return os.path.relpath(path, cwd or os.getcwd())
+        shown = os.path.relpath(path, cwd or os.getcwd())
     except ValueError:  # another drive on Windows
-        return path
+        shown = path
+    return escape_controls(shown)
+
 
 
 def _inside(path: str, root: str) -> Optional[str]:
@@ -194,8 +199,9 @@ class SourceLines:
 
 
 def one_line(text: str) -> str:
-    """The text format keeps one finding per line: line breaks in a message show as ``\\n``."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """The text format keeps one finding per line: line breaks (and every other control character)
+    in a message show escaped, as ``\\n``."""
+    return escape_controls(text)
 
 
 def _caret_line(line: str, col: int, width: int) -> str:
