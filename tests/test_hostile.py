@@ -796,3 +796,19 @@ def test_python_m_never_imports_the_projects_own_modules(tmp_path):
         proc = run_cli(*args, cwd=root)
         assert proc.returncode == 1, proc.stderr
         assert sorted(p.name for p in marker.iterdir()) == [], args
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is read from Python 3.11 on")
+def test_worker_processes_never_import_the_projects_own_modules(tmp_path):
+    """Workers started by "spawn" (macOS, Windows) or "forkserver" (Linux from 3.14) run in the
+    working directory: the project's multiprocessing.py must not be what they import."""
+    root = _project(tmp_path)
+    for i in range(12):
+        (root / f"m{i}.py").write_bytes(MODEL)
+    marker = tmp_path / "marker"
+    (root / "multiprocessing.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    code = ("import sys; del sys.path[0]; import multiprocessing as mp; mp.set_start_method('spawn'); "
+            "from astack_lint.cli.lint import main; sys.exit(main(['--no-cache', '--jobs', '2', '.']))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(root), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    assert not marker.exists()

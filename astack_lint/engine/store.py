@@ -7,8 +7,9 @@ content digest and which prefilter tokens it contains."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
-from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config.options import Settings
 from ..model.facts import FileFacts
@@ -82,6 +83,22 @@ def _analyse_path(path: str) -> Tuple[str, Optional[FileFacts], Optional[Tuple[s
         return path, None, (f"internal error while analysing ({describe_exception(exc)})", None, None)
 
 
+@contextlib.contextmanager
+def _safe_path_for_children() -> Iterator[None]:
+    """Worker processes started by "spawn" or "forkserver" (the default on macOS and Windows, and on
+    Linux from Python 3.14) run ``python -c ...`` in the working directory, which puts it first on
+    their ``sys.path`` before they import ``multiprocessing``: a linted repository's own
+    ``multiprocessing.py`` would run. PYTHONSAFEPATH (Python >= 3.11) keeps it off."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    if before is None:
+        os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+
+
 class Store:
     """Per-file facts: in memory for the process, and on disk between runs (see cache.py).
 
@@ -144,7 +161,7 @@ class Store:
         results: List[Tuple[str, Optional[FileFacts], Any]] = []
         if jobs > 1 and len(todo) >= 8:
             try:
-                with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+                with _safe_path_for_children(), concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
                     results = list(pool.map(_analyse_path, todo, chunksize=max(1, len(todo) // (jobs * 4))))
             except (OSError, ImportError, RuntimeError):  # no processes here: do it ourselves
                 results = []
