@@ -96,23 +96,6 @@ def read_source(path: str) -> Source:
     return decode(read_bytes(path))
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory, renamed into
-    place: readers see the old file or the new one, never half of one (the last writer wins)."""
-    tmp = os.path.join(os.path.dirname(path) or ".", f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def content_digest(raw: bytes) -> str:
     """What identifies a file's content in the caches (the facts store, run records, fixes)."""
     return hashlib.blake2b(raw, digest_size=16).hexdigest()

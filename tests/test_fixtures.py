@@ -181,7 +181,7 @@ def test_rule_data_is_collected_only_where_a_rule_reads_it(tmp_path):
 def test_cache_gives_the_same_findings(tmp_path):
     settings = repo_settings({"cache_dir": str(tmp_path)})
     cold = lint_paths([str(FIXTURES)], settings)
-    assert any(tmp_path.rglob("*.pickle"))
+    assert any(tmp_path.rglob("*.facts"))
     warm = lint_paths([str(FIXTURES)], settings)
     assert cold.findings == warm.findings
 

@@ -7,7 +7,6 @@ effect on a cached run."""
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import List
 
 from astack_lint import __version__
+from astack_lint.cache import files
 
 APP = """\
 from fastapi import Depends, FastAPI
@@ -61,7 +61,7 @@ def _cli(root: Path, cache: Path, *args: str, command: bool = False) -> subproce
 
 
 def _cache_files(cache: Path) -> List[Path]:
-    return sorted(p for p in cache.rglob("*.pickle"))
+    return sorted(p for p in cache.rglob("*.facts"))
 
 
 def _codes(proc: subprocess.CompletedProcess) -> List[str]:
@@ -79,24 +79,25 @@ def test_truncated_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
     assert f"v{__version__}-" in entry.parent.name  # the key holds the tool version (and the code's digest)
     good = entry.read_bytes()
     good_record = record.read_bytes()
-    for broken in (good[: len(good) // 2], b"", b"\x80\x04garbage", pickle.dumps(["not", "a", "dict"]),
-                   pickle.dumps({"format": 999, "entries": {}})):
+    shapes = []
+    for value in (["not", "a", "dict"], ("facts", 999, {})):
+        files.write(str(entry), value)
+        shapes.append(entry.read_bytes())
+    for broken in (good[: len(good) // 2], b"", b"\x80\x04garbage", *shapes):
         # a broken facts cache (and no run record, so that it is read)
         entry.write_bytes(broken)
         record.unlink()
         proc = _cli(root, cache)
         assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
         assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
-        with open(entry, "rb") as fh:  # rebuilt: readable again
-            data = pickle.load(fh)
-        assert isinstance(data, dict) and data["entries"]
+        data = files.read(str(entry))  # rebuilt: readable again
+        assert isinstance(data, tuple) and data[2]
         # a broken run record
         record.write_bytes(good_record[: len(good_record) // 2] if broken == good[: len(good) // 2] else broken)
         proc = _cli(root, cache)
         assert (proc.returncode, proc.stdout) == (fresh.returncode, fresh.stdout), proc.stderr
         assert "Traceback" not in proc.stderr and "warning" not in proc.stderr
-        with open(record, "rb") as fh:
-            assert isinstance(pickle.load(fh), dict)
+        assert isinstance(files.read(str(record)), tuple)
 
 
 def _project_root(tmp_path: Path) -> Path:
@@ -120,11 +121,10 @@ def test_two_processes_at_once_share_a_cache(tmp_path):
             assert p.returncode == expected.returncode, err
             assert out == expected.stdout
             assert "warning" not in err and "Traceback" not in err
-        files = _cache_files(cache)
-        assert len(files) == 1
-        with open(files[0], "rb") as fh:
-            assert pickle.load(fh)["entries"]
-        assert not [p for p in files[0].parent.iterdir() if p.name.startswith(".tmp-")]  # no litter
+        found = _cache_files(cache)
+        assert len(found) == 1
+        assert files.read(str(found[0]))[2]
+        assert not [p for p in found[0].parent.iterdir() if p.name.startswith(".tmp-")]  # no litter
 
 
 def test_cache_location_that_cannot_be_created_warns_once(tmp_path):

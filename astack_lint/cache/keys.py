@@ -1,4 +1,5 @@
-"""Where state between runs lives, and what makes all of it stale at once: the tool's own code."""
+"""Where state between runs lives, and what makes all of it stale at once: the tool's own code and
+the interpreter (CPython's verdict on a file's syntax depends on its version)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import os
 import sys
 from typing import Optional
 
+from .. import __version__
+
 _TOOL_KEY: Optional[str] = None
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tool_key() -> str:
-    """A digest of the tool's own code: any change to a rule, the model or the engine (an upgrade,
-    an edit in a development checkout) makes every earlier record and cache entry stale."""
+    """A digest of the tool's own code and of the interpreter running it: any change to a rule, the
+    model or the engine (an upgrade, an edit in a development checkout), and another Python version
+    or implementation, makes every earlier record and cache entry stale."""
     global _TOOL_KEY
     if _TOOL_KEY is None:
         h = hashlib.blake2b(digest_size=8)
+        h.update(repr((sys.implementation.name, sys.version, sys.hexversion)).encode("utf-8", "surrogatepass"))
         for dirpath, dirnames, filenames in os.walk(PACKAGE_DIR):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
@@ -30,6 +35,11 @@ def tool_key() -> str:
                         h.update(b"?")
         _TOOL_KEY = h.hexdigest()
     return _TOOL_KEY
+
+
+def version_dir(cache_dir: str, layer: str) -> str:
+    """The folder of one layer's files (``layer``: its format) in a cache directory."""
+    return os.path.join(cache_dir, f"v{__version__}-{layer}-{tool_key()}")
 
 
 def default_cache_dir() -> str:

@@ -4,8 +4,9 @@
 the options, walks the tree and resolves the releases. A run of the same command (the same
 arguments, working directory, interpreter, ``sys.path``, environment variables that matter and
 tool code) in which none of its inputs changed prints the same thing. So after a plain lint run
-this module records what the run printed, its exit status, and the signature (kind, size, mtime)
-of everything the run could have read:
+this module records what the run printed, its exit status, and the signature (kind, size, mtime,
+ctime: ``touch -r`` and ``cp -p`` keep the mtime, not the ctime) of everything the run could have
+read:
 
 - every directory it walked (a new, removed or renamed entry changes a directory's mtime), and
   for every directory from the working directory and from each linted file up to the filesystem
@@ -21,15 +22,15 @@ The next run of the same command stats all of them, and if every signature is th
 recorded output and exits with the recorded status, importing nothing but this module. A record is
 written only after a plain lint run (no ``--fix``, ``--diff``, ``--output-file``,
 ``--show-settings``; caching on; the cache directory the command line and environment give, not
-one from a config file), and not when something it depends on changed in the last two seconds (a
-second change in the same mtime tick would go unseen). Anything unreadable counts as no record.
+one from a config file), and not when something it depends on changed in the two seconds before
+the run began or during it (a second change in the same mtime tick would go unseen). A record is plain data (``files.py``);
+anything unreadable or of the wrong shape counts as no record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
@@ -37,11 +38,13 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from .. import __version__
 from ..layout import ABOVE_NAMES, REQUIREMENTS_DIR, is_lock_file
 from ..results import ReadLog
-from ..source import write_atomic, write_text
+from ..source import write_text
+from . import files
 from .keys import default_cache_dir, tool_key
 
-FORMAT = 1
-RACY_NS = 2_000_000_000  # a record is not written while an input is younger than this
+FORMAT = 2
+RACY_NS = 2_000_000_000  # a record is not written while an input changed less than this before the run began
+_STARTED: List[int] = []  # when this process looked for a record (the run's start)
 MAX_ENTRIES = 300_000  # more entries to watch than this: not worth a record
 # the entries of a watched directory that the linter may read by name: Python files, config files
 # (pyproject.toml, setup.cfg), lock files (uv.lock, pylock.toml, ...), requirements*.txt. A file read
@@ -93,7 +96,7 @@ def record_path(argv: List[str]) -> str:
     return os.path.join(cache_root(argv), "runs", f"{name}.snap")
 
 
-Sig = Optional[Tuple[bool, int, int]]  # (is a directory, size, mtime_ns); None: absent
+Sig = Optional[Tuple[bool, int, int, int]]  # (is a directory, size, mtime_ns, ctime_ns); None: absent
 
 
 def _sig(path: str) -> Sig:
@@ -101,7 +104,7 @@ def _sig(path: str) -> Sig:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
-    return ((st.st_mode & 0o170000) == 0o040000, st.st_size, st.st_mtime_ns)
+    return ((st.st_mode & 0o170000) == 0o040000, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,16 +113,21 @@ def _sig(path: str) -> Sig:
 
 def replay(argv: List[str]) -> Optional[int]:
     """Print the recorded output of this command and return its status, if nothing changed."""
+    _STARTED[:] = [time.time_ns()]
     try:
-        with open(record_path(argv), "rb") as fh:
-            data = pickle.load(fh)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        path = record_path(argv)
+        if files.usable(os.path.dirname(os.path.dirname(path)), os.path.dirname(path), create=False) is not None:
             return None
-        for kind, path, value in data["inputs"]:
+        data = files.read(path)
+        if type(data) is not tuple or len(data) != 6 or data[:2] != ("replay", FORMAT):
+            return None
+        _, _, inputs, out, err, status = data
+        if type(inputs) is not list or type(out) is not str or type(err) is not str or type(status) is not int:
+            return None
+        for kind, path, value in inputs:
             if (_sig(path) if kind == "sig" else _names(path)) != value:
                 return None
-        out, err, status = data["out"], data["err"], int(data["status"])
-    except Exception:  # no record, unreadable, from another version
+    except Exception:  # no record, unreadable, of the wrong shape
         return None
     write_text(sys.stdout, out)
     write_text(sys.stderr, err)
@@ -231,12 +239,12 @@ def record(argv: List[str], out: str, err: str, status: int, reads: ReadLog, cac
     inputs = _inputs([os.path.abspath(p) for p in paths], reads)
     if inputs is None:
         return
-    young = time.time_ns() - RACY_NS
+    young = (_STARTED[0] if _STARTED else time.time_ns()) - RACY_NS  # an input changed during the run is young too
     if any(kind == "sig" and sig is not None and sig[2] >= young for kind, _, sig in inputs):
         return
-    data = {"format": FORMAT, "inputs": inputs, "out": out, "err": err, "status": status}
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_atomic(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        if files.usable(os.path.dirname(os.path.dirname(path)), os.path.dirname(path)) is not None:
+            return  # the facts cache warns about an unusable directory
+        files.write(path, ("replay", FORMAT, inputs, out, err, int(status)))
     except Exception:  # the facts cache warns about an unwritable directory; this stays quiet
         pass

@@ -38,7 +38,7 @@ class RunRecords(Protocol):
     def load(self, root: str, targets: Sequence[str], settings: Settings, known: Sequence[str],
              resolver: Resolver) -> Optional[RootResult]: ...
 
-    def save(self, root: str, targets: Sequence[str], settings: Settings, files: Dict[str, Tuple[int, int, str]],
+    def save(self, root: str, targets: Sequence[str], settings: Settings, files: Dict[str, Tuple[int, int, int, str]],
              result: RootResult, resolver: Resolver) -> None: ...
 
 
@@ -235,7 +235,7 @@ class Session:
                     e = store.entries.get(p)
                     if e is None or not e.digest:
                         break  # unreadable now: do not record a result that depends on it
-                    files[p] = (e.mtime_ns, e.size, e.digest)
+                    files[p] = (e.mtime_ns, e.ctime_ns, e.size, e.digest)
                 else:
                     runs.save(root, root_targets, settings, files, (root_findings, root_errors, root_linted), resolver)
         findings.sort(key=Finding.sort_key)

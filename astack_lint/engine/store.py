@@ -67,6 +67,7 @@ class Entry(NamedTuple):
     error: Optional[Tuple[str, Optional[int], Optional[int]]]  # (message, line, col) when it cannot be linted
     parsed: bool  # facts/error come from a full parse
     syntax_checked: bool  # error (or None) comes at least from a CPython compile
+    ctime_ns: int = 0  # with the mtime and size, what says the file is unchanged without reading it
 
 
 def _analyse_path(path: str) -> Tuple[str, Optional[FileFacts], Optional[Tuple[str, Optional[int], Optional[int]]]]:
@@ -120,14 +121,15 @@ class Store:
 
     def _fresh(self, path: str, raw: bytes, st: os.stat_result) -> Entry:
         digest = content_digest(raw)
+        ctime_ns = getattr(st, "st_ctime_ns", -1)  # none for a text held in memory
         old = self.entries.get(path)
         if old is None and self.disk is not None:
             old = self.disk.get(path)
         if old is not None and old.digest == digest:
-            entry = old._replace(mtime_ns=st.st_mtime_ns, size=st.st_size)
+            entry = old._replace(mtime_ns=st.st_mtime_ns, size=st.st_size, ctime_ns=ctime_ns)
         else:
             present = frozenset(t for t in self.tokens if t in raw)
-            entry = Entry(st.st_mtime_ns, st.st_size, digest, present, None, None, False, False)
+            entry = Entry(st.st_mtime_ns, st.st_size, digest, present, None, None, False, False, ctime_ns)
         self._put(path, entry)
         return entry
 
@@ -143,7 +145,8 @@ class Store:
             reason = "broken symbolic link" if os.path.islink(path) else f"cannot read: {exc.strerror or exc}"
             return Entry(0, 0, "", frozenset(), None, (reason, None, None), True, True)
         for cand in (self.entries.get(path), self.disk.get(path) if self.disk is not None else None):
-            if cand is not None and cand.mtime_ns == st.st_mtime_ns and cand.size == st.st_size and cand.digest:
+            if (cand is not None and cand.mtime_ns == st.st_mtime_ns and cand.size == st.st_size
+                    and cand.ctime_ns == st.st_ctime_ns and cand.digest):
                 if path not in self.entries:
                     self.entries[path] = cand
                 return cand
