@@ -251,7 +251,7 @@ def test_temporary_files_left_by_a_killed_run_are_removed(tmp_path):
     root = _project(tmp_path / "p")
     cache = tmp_path / "cache"
     _layers(root, cache)
-    dirs = sorted({p.parent for p in _cache_files(cache)})
+    dirs = sorted({p.parent for p in _cache_files(cache) if p.name != files.PRUNE_STAMP})
     assert dirs
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -264,3 +264,69 @@ def test_temporary_files_left_by_a_killed_run_are_removed(tmp_path):
     for d in dirs:
         left = sorted(p.name for p in d.iterdir() if p.name.startswith(".tmp-"))
         assert left == [f".tmp-{os.getppid()}-0123456789ab"], (d, left)
+
+
+def test_each_root_s_facts_file_holds_its_own_files_only(tmp_path):
+    """One run over many project roots: the k-th root's cache file held the entries of all k roots
+    linted so far (quadratic in the number of roots)."""
+    top = tmp_path / "mono"
+    for i in range(6):
+        root = _project(top / f"p{i}")
+        for j in range(3):
+            (root / f"m{j}.py").write_text(APP.replace("app", f"app{j}"))
+    cache = tmp_path / "cache"
+    proc = _run(top, "--jobs", "1", *[f"p{i}" for i in range(6)], cache=cache)
+    assert proc.returncode == 1, proc.stderr
+    facts = sorted(cache.rglob("*.facts"))
+    assert len(facts) == 6
+    for p in facts:
+        entries = files.read(str(p))[2]
+        assert len(entries) == 4 and len({os.path.dirname(e) for e in entries}) == 1, sorted(entries)
+
+
+def test_pruning_removes_what_was_not_used_for_a_month_and_caps_the_size(tmp_path, monkeypatch):
+    import time
+
+    top = tmp_path / "cache"
+    d = top / "v0.0.0-f2-0123456789abcdef"
+    d.mkdir(parents=True)
+    now = time.time()
+    for name, age_days, size in (("old.facts", 40, 10), ("recent.facts", 1, 10), ("big1.run", 2, 600), ("big2.run", 3, 600)):
+        (d / name).write_bytes(b"x" * size)
+        os.utime(d / name, (now - age_days * 86400, now - age_days * 86400))
+    (top / "unrelated.txt").write_text("not ours\n")
+    monkeypatch.setattr(files, "MAX_BYTES", 1000)
+    files.prune(str(top), now)
+    assert sorted(p.name for p in d.iterdir()) == ["big1.run", "recent.facts"]
+    (d / "recent.facts").unlink()
+    os.utime(top / files.PRUNE_STAMP, (now - 2 * 86400, now - 2 * 86400))
+    os.utime(d / "big1.run", (now - 31 * 86400, now - 31 * 86400))
+    files.prune(str(top), now)
+    assert not d.exists() and (top / "unrelated.txt").exists()  # an empty version folder goes too
+
+
+def test_a_cache_file_in_use_is_not_pruned(tmp_path):
+    import time
+
+    p = tmp_path / "v0.0.0-f2-x" / "a.facts"
+    p.parent.mkdir()
+    files.write(str(p), ("facts", 2, {}))
+    old = time.time() - 40 * 86400
+    os.utime(p, (old, old))
+    assert files.read(str(p)) == ("facts", 2, {})  # a read marks it used
+    files.prune(str(tmp_path))
+    assert p.exists()
+
+
+def test_clean_removes_the_cache_and_nothing_else(tmp_path):
+    root = _project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    _layers(root, cache)
+    (cache / "notes.txt").write_text("mine\n")
+    proc = _run(root, "clean", cache=cache)
+    assert proc.returncode == 0 and "removed" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt"]
+    (cache / "notes.txt").unlink()
+    _layers(root, cache)
+    assert _run(root, "clean", "--cache-dir", str(cache)).returncode == 0
+    assert not cache.exists()

@@ -141,6 +141,7 @@ class DiskCache:
         self.root = directory
         self.directory = version_dir(directory, f"f{FORMAT}")
         self.path: Optional[str] = None
+        self.under = ""  # the open root, with a trailing separator: its file holds the entries below it
         self.raw: Dict[str, Any] = {}  # path -> the entry as read, decoded on first use
         self.entries: Dict[str, Optional[Entry]] = {}
         self.disabled = False
@@ -155,6 +156,7 @@ class DiskCache:
         """Load the cache of one project root (anything unreadable counts as empty)."""
         key = hashlib.blake2b(os.path.abspath(root).encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
         self.path = os.path.join(self.directory, f"{key}.facts")
+        self.under = os.path.join(os.path.abspath(root), "")
         self.raw, self.entries = {}, {}
         if self.disabled:
             return
@@ -186,7 +188,9 @@ class DiskCache:
             return
         now = time.time_ns()
         try:
-            keep = {p: encode_entry(e, now) for p, e in entries.items() if e.digest}
+            # only this root's files: the store holds every root the run linted so far
+            under = self.under
+            keep = {p: encode_entry(e, now) for p, e in entries.items() if e.digest and p.startswith(under)}
         except Exception as exc:  # e.g. a fact that is not plain data: never fail the run
             self.disabled = True
             files.warn(f"cannot write the cache ({type(exc).__name__}: {exc})")
@@ -198,6 +202,7 @@ class DiskCache:
             return
         try:
             files.write(self.path, ("facts", FORMAT, keep))
+            files.prune(self.root)
         except OSError as exc:
             self.disabled = True
             files.warn(f"cannot write the cache in {self.directory} ({exc.strerror or exc})")

@@ -15,6 +15,11 @@ digest does not match) or of the wrong shape is a miss, never an error.
 
 Litter: a write goes to ``.tmp-PID-RANDOM`` in the same directory, renamed into place; one left by
 a killed process (its PID is gone, or it is older than an hour) is removed by the next write.
+
+Pruning (``prune``, at most once a day per cache directory): a file not used for ``MAX_AGE_DAYS``
+is removed (a file that is read has its mtime refreshed once a day), then the oldest files until
+the directory holds less than ``MAX_BYTES``; empty folders of other versions go with them.
+``clean`` removes everything the linter keeps in a cache directory, and nothing else.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ _DIGEST = 16
 TMP_PREFIX = ".tmp-"
 TMP_MAX_AGE = 3600  # seconds: a temporary file older than this was left by a killed run
 MAX_FILE_BYTES = 1 << 30  # a cache file larger than this is not read
+MAX_AGE_DAYS = 30
+MAX_BYTES = 512 * 1024 * 1024
+_DAY = 86400
+PRUNE_STAMP = ".pruned"
 _warned = False
 _checked: Dict[str, Optional[str]] = {}  # directory -> why it cannot be used (None: it can)
 
@@ -117,6 +126,11 @@ def read(path: str) -> Any:
         with os.fdopen(fd, "rb") as fh:
             fd = -1
             raw = fh.read(MAX_FILE_BYTES + 1)
+        if time.time() - st.st_mtime > _DAY:  # used: not to be pruned (refreshed once a day)
+            try:
+                os.utime(path)
+            except OSError:
+                pass
     except OSError:
         return None
     finally:
@@ -190,6 +204,91 @@ def _sweep_tmp(directory: str) -> None:
                     continue
     except OSError:
         pass
+
+
+def _ours(name: str) -> bool:
+    """The entries of a cache directory that the linter made: one folder per version and layer
+    (``keys.version_dir``), the replay records' folder, the pruning stamp."""
+    return (name.startswith("v") and name.count("-") >= 2) or name in ("runs", PRUNE_STAMP)
+
+
+def prune(top: str, now: Optional[float] = None) -> None:
+    """See the module docstring; quiet on every error (another run may be pruning too)."""
+    now = time.time() if now is None else now
+    stamp = os.path.join(top, PRUNE_STAMP)
+    try:
+        if now - os.stat(stamp).st_mtime < _DAY:
+            return
+    except OSError:
+        pass
+    try:
+        with open(stamp, "w"):
+            pass
+        os.chmod(stamp, 0o600)
+        names = [n for n in os.listdir(top) if _ours(n) and n != PRUNE_STAMP]
+    except OSError:
+        return
+    kept = []
+    for name in names:
+        d = os.path.join(top, name)
+        try:
+            with os.scandir(d) as it:
+                entries = [(e.path, e.stat(follow_symlinks=False)) for e in it if e.is_file(follow_symlinks=False)]
+        except OSError:
+            continue
+        for path, st in entries:
+            old = now - st.st_mtime > (TMP_MAX_AGE if os.path.basename(path).startswith(TMP_PREFIX)
+                                       else MAX_AGE_DAYS * _DAY)
+            if old:
+                _unlink(path)
+            else:
+                kept.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in kept)
+    if total > MAX_BYTES:
+        for _, size, path in sorted(kept):
+            if total <= MAX_BYTES * 3 // 4:
+                break
+            _unlink(path)
+            total -= size
+    for name in names:
+        try:
+            os.rmdir(os.path.join(top, name))  # only once empty
+        except OSError:
+            pass
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def clean(top: str) -> int:
+    """Remove what the linter keeps in the cache directory ``top`` (and ``top`` itself once empty);
+    how many files were removed. Other entries of ``top`` are left alone."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(top) if _ours(n)]
+    except OSError:
+        return 0
+    for name in names:
+        path = os.path.join(top, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            for entry in os.listdir(path):
+                _unlink(os.path.join(path, entry))
+                removed += 1
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        else:
+            _unlink(path)
+    try:
+        os.rmdir(top)
+    except OSError:
+        pass
+    return removed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -246,5 +246,6 @@ def record(argv: List[str], out: str, err: str, status: int, reads: ReadLog, cac
         if files.usable(os.path.dirname(os.path.dirname(path)), os.path.dirname(path)) is not None:
             return  # the facts cache warns about an unusable directory
         files.write(path, ("replay", FORMAT, inputs, out, err, int(status)))
+        files.prune(os.path.dirname(os.path.dirname(path)))
     except Exception:  # the facts cache warns about an unwritable directory; this stays quiet
         pass

@@ -11,6 +11,7 @@ import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 from .. import __version__
+from ..cache import files as cache_files
 from ..cache.facts import DiskCache
 from ..cache.keys import default_cache_dir
 from ..cache.runs import RunCache
@@ -43,6 +44,7 @@ examples:
   astack-lint --statistics .           a count per code
   astack-lint --fix .                  apply the safe fixes, report what remains
   astack-lint --diff --unsafe-fixes .  show every fix as a diff, change nothing
+  astack-lint clean                    remove the cache
 
 exit codes:
   0  no findings
@@ -105,6 +107,8 @@ def run(argv: List[str]) -> Outcome:
     try:
         if argv and argv[0] == "rule":
             return Outcome(rule_command.main(argv[1:]))
+        if argv and argv[0] == "clean":
+            return Outcome(_clean(argv[1:]))
         return _lint(argv)
     except KeyboardInterrupt:
         print("astack-lint: interrupted", file=sys.stderr)
@@ -149,6 +153,26 @@ def _lint(argv: List[str]) -> Outcome:
     if not settings.no_cache and not args.output_file:  # the next run of this command may replay it
         return Outcome(status, reads, settings.cache_dir or default_cache_dir(), paths)
     return Outcome(status)
+
+
+def _clean(argv: List[str]) -> int:
+    """``astack-lint clean``: remove the cache (the one the options and the environment name)."""
+    parser = _Parser(prog="astack-lint clean", description="Remove what astack-lint keeps in its cache directory "
+                     "(the one --cache-dir, ASTACK_LINT_CACHE_DIR or the config names; else the user cache directory).")
+    parser.add_argument("--cache-dir", metavar="DIR", help="the cache directory to clean")
+    parser.add_argument("--config", metavar="PATH", help="read cache-dir from this TOML file")
+    args = parser.parse_args(argv)
+    directory = args.cache_dir
+    if directory is None:
+        try:
+            directory = load_settings({}, args.config).cache_dir
+        except ConfigError as exc:
+            print(f"astack-lint: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    directory = directory or default_cache_dir()
+    removed = cache_files.clean(directory)
+    print(f"astack-lint: removed {output.plural(removed, 'cache file')} from {directory}", file=sys.stderr)
+    return EXIT_CLEAN
 
 
 def _report_and_exit(result: LintResult, settings: Settings, args: argparse.Namespace) -> int:
