@@ -330,3 +330,73 @@ def test_clean_removes_the_cache_and_nothing_else(tmp_path):
     _layers(root, cache)
     assert _run(root, "clean", "--cache-dir", str(cache)).returncode == 0
     assert not cache.exists()
+
+
+def _engine_ran(proc: subprocess.CompletedProcess) -> bool:
+    return any(line.startswith("import time:") and "astack_lint.engine" in line for line in proc.stderr.splitlines())
+
+
+def test_the_replay_watches_the_environment_variables_the_run_read(tmp_path):
+    """TERM decides colour: it was not part of the record, so TERM=dumb replayed TERM=xterm's."""
+    root = _project(tmp_path / "p")
+    _age(root)
+    cache = tmp_path / "cache"
+
+    def run(term: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ, TERM=term, ASTACK_LINT_CACHE_DIR=str(cache))
+        env.pop("NO_COLOR", None)
+        return subprocess.run([sys.executable, "-X", "importtime", "-m", "astack_lint", "."], cwd=str(root),
+                              capture_output=True, text=True, env=env, timeout=600)
+
+    assert _engine_ran(run("xterm"))
+    assert not _engine_ran(run("xterm"))  # replayed
+    assert _engine_ran(run("dumb"))
+    assert not _engine_ran(run("dumb"))
+    assert _engine_ran(run("xterm"))  # one record per command: the last one
+
+
+def test_the_watch_notes_what_a_run_reads_but_not_imports_or_writes(tmp_path):
+    from astack_lint.cache.replay import Watch
+
+    read, written = tmp_path / "read.txt", tmp_path / "written.txt"
+    read.write_text("x")
+    watch = Watch()
+    with watch:
+        os.environ.get("ASTACK_LINT_TEST_UNSET")
+        assert "HOME" in os.environ or True
+        read.read_text()
+        written.write_text("y")
+        import email.mime.audio  # noqa: F401  (an import: the interpreter's own read)
+    assert watch.env["ASTACK_LINT_TEST_UNSET"] is None and "HOME" in watch.env
+    assert str(read) in watch.files() and str(written) not in watch.files()
+    assert not [p for p in watch.files() if p.endswith((".py", ".pyc"))]
+    assert not isinstance(os.environ, type(watch)) and type(os.environ).__name__ == "_Environ"
+
+
+def test_the_facts_cache_gives_back_every_fact_of_every_fixture(tmp_path):
+    """The facts are written field by field: a field the cache forgot would be lost silently."""
+    import marshal
+
+    from astack_lint.cache.facts import decode_facts, encode_facts
+    from astack_lint.engine.parse import analyse, rule_data_for
+    from astack_lint.rules.registry import all_rules
+    from astack_lint.source import read_source
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    checked = 0
+    for path in sorted(fixtures.rglob("*.py")):
+        source = read_source(str(path))
+        try:
+            facts = analyse(str(path), source)
+            facts.rule_data = rule_data_for(str(path), source, all_rules())
+        except Exception:
+            continue
+        back = decode_facts(marshal.loads(marshal.dumps(encode_facts(facts))))
+        want = {k: v for k, v in vars(facts).items() if k not in ("rule_loader", "_scope_names")}
+        got = {k: v for k, v in vars(back).items() if k not in ("rule_loader", "_scope_names")}
+        assert got == want, path
+        for core in ("imports", "functions", "classes", "bindings", "subscript_assigns", "calls"):  # the same classes
+            assert repr(got[core]) == repr(want[core]), (path, core)
+        assert back._scope_names == facts._scope_names or not facts._scope_names
+        checked += 1
+    assert checked > 100

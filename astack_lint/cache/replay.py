@@ -33,14 +33,15 @@ import hashlib
 import os
 import sys
 import time
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterable, Iterator, List, MutableMapping, Optional, Set, Tuple
 
 from .. import __version__
 from ..layout import ABOVE_NAMES, REQUIREMENTS_DIR, is_lock_file
 from ..results import ReadLog
 from ..source import write_text
 from . import files
-from .keys import default_cache_dir, tool_key
+from .keys import PACKAGE_DIR, default_cache_dir, tool_key
 
 FORMAT = 2
 RACY_NS = 2_000_000_000  # a record is not written while an input changed less than this before the run began
@@ -125,7 +126,10 @@ def replay(argv: List[str]) -> Optional[int]:
         if type(inputs) is not list or type(out) is not str or type(err) is not str or type(status) is not int:
             return None
         for kind, path, value in inputs:
-            if (_sig(path) if kind == "sig" else _names(path)) != value:
+            if kind == "env":
+                if os.environ.get(path) != value:
+                    return None
+            elif (_sig(path) if kind == "sig" else _names(path)) != value:
                 return None
     except Exception:  # no record, unreadable, of the wrong shape
         return None
@@ -136,6 +140,133 @@ def replay(argv: List[str]) -> Optional[int]:
 
 # ---------------------------------------------------------------------------------------------
 # recording
+
+
+class _Environ(MutableMapping):  # type: ignore[type-arg]
+    """``os.environ`` while a run is watched: every variable read is noted with its value (absent:
+    None); a run that lists the environment depends on all of it."""
+
+    def __init__(self, real: Any, seen: Dict[str, Optional[str]]) -> None:
+        self.real = real
+        self.seen = seen
+
+    paused = False
+
+    def _note(self, name: Any) -> None:
+        if not self.paused and isinstance(name, str) and name not in self.seen:
+            self.seen[name] = self.real.get(name)
+
+    def __getitem__(self, name: Any) -> Any:
+        self._note(name)
+        return self.real[name]
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        self._note(name)
+        return self.real.get(name, default)
+
+    def __contains__(self, name: Any) -> bool:
+        self._note(name)
+        return name in self.real
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        self._note(name)
+        self.real[name] = value
+
+    def __delitem__(self, name: Any) -> None:
+        self._note(name)
+        del self.real[name]
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self.real:
+            self._note(name)
+        return iter(self.real)
+
+    def __len__(self) -> int:
+        for name in self.real:
+            self._note(name)
+        return len(self.real)
+
+    def copy(self) -> Dict[str, str]:
+        return dict(self)
+
+    def __getattr__(self, name: str) -> Any:  # encodekey, putenv and the like
+        return getattr(self.real, name)
+
+
+class Watch:
+    """What a run read that no ReadLog entry names: the environment variables it looked at, and
+    the files it opened for reading (an audit hook; not the interpreter's own imports, the tool's
+    modules or the cache, which the record's key covers). Derived from the reads themselves, so
+    a new kind of input cannot go unwatched."""
+
+    _active: Optional["Watch"] = None
+    _hooked = False
+
+    def __init__(self) -> None:
+        self.env: Dict[str, Optional[str]] = {}
+        self.opened: Set[str] = set()
+        self._skip = (PACKAGE_DIR + os.sep,)
+
+    def __enter__(self) -> "Watch":
+        self._real = os.environ
+        os.environ = _Environ(self._real, self.env)  # type: ignore[assignment]
+        if not Watch._hooked and hasattr(sys, "addaudithook"):
+            sys.addaudithook(_audit)
+            Watch._hooked = True
+        Watch._active = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        Watch._active = None
+        os.environ = self._real  # type: ignore[assignment]
+
+    @staticmethod
+    @contextmanager
+    def unwatched() -> Iterator[None]:
+        """Reads that cannot change a recorded run's output: argparse sizes its help text to the
+        terminal (COLUMNS, LINES) whenever it is built, and help is never recorded."""
+        env = os.environ
+        if not isinstance(env, _Environ):
+            yield
+            return
+        env.paused = True
+        try:
+            yield
+        finally:
+            env.paused = False
+
+    def skip(self, directory: str) -> None:
+        self._skip += (os.path.join(os.path.abspath(directory), ""),)
+
+    def files(self) -> List[str]:
+        return sorted(p for p in self.opened if not p.startswith(self._skip))
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
+
+
+def _audit(event: str, args: Tuple[Any, ...]) -> None:
+    watch = Watch._active
+    if watch is None or event != "open":
+        return
+    try:
+        path, mode, flags = args
+        if not isinstance(path, (str, bytes)):
+            return  # a file descriptor
+        if isinstance(mode, str) and any(c in mode for c in "wax+"):
+            return
+        if isinstance(flags, int) and flags & _WRITE_FLAGS:
+            return
+        caller = sys._getframe(1).f_code.co_filename
+        if caller.startswith("<frozen importlib"):
+            return  # the interpreter importing a module (the key holds sys.path and the tool's code)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if "__pycache__" in path:
+            return
+        watch.opened.add(os.path.abspath(path))
+    except Exception:
+        pass
 
 class Tee:
     """A text stream that keeps a copy of what was written to it (the entry point records what a
@@ -181,10 +312,10 @@ def _names(directory: str) -> Optional[Tuple[str, ...]]:
         return None
 
 
-Input = Tuple[str, str, Any]  # ("sig", path, Sig) or ("names", directory, names)
+Input = Tuple[str, str, Any]  # ("sig", path, Sig), ("names", directory, names) or ("env", name, value)
 
 
-def _inputs(paths: List[str], reads: ReadLog) -> Optional[List[Input]]:
+def _inputs(paths: List[str], reads: ReadLog, opened: Iterable[str] = ()) -> Optional[List[Input]]:
     walked = set(reads.dirs)
     unwalked: Set[str] = set()
     for start in list(walked) + [os.getcwd()] + [p if os.path.isdir(p) else os.path.dirname(p) for p in paths]:
@@ -222,23 +353,30 @@ def _inputs(paths: List[str], reads: ReadLog) -> Optional[List[Input]]:
                         return None
         except OSError:
             continue
-    for p in list(reads.files) + paths:
+    for p in list(reads.files) + paths + list(opened):
         sigs[p] = _sig(p)
     out: List[Input] = [("names", d, names) for d, names in sorted(listed.items())]
     out += [("sig", p, sig) for p, sig in sorted(sigs.items())]
     return out
 
 
-def record(argv: List[str], out: str, err: str, status: int, reads: ReadLog, cache_dir: str, paths: List[str]) -> None:
+def record(argv: List[str], out: str, err: str, status: int, reads: ReadLog, cache_dir: str, paths: List[str],
+           watch: Optional[Watch] = None) -> None:
     """Record what a plain lint run of this command printed, with what it read, so that the same
     command replays it while nothing changes (``cache_dir``: where the run's cache was, as the
     command line and the environment give it; ``paths``: what it linted)."""
     path = record_path(argv)
     if os.path.dirname(os.path.dirname(path)) != os.path.abspath(cache_dir):
         return  # the options chose another cache directory: the next run would not look there
-    inputs = _inputs([os.path.abspath(p) for p in paths], reads)
+    extra: List[str] = []
+    if watch is not None:
+        watch.skip(cache_dir)
+        extra = watch.files()
+    inputs = _inputs([os.path.abspath(p) for p in paths], reads, extra)
     if inputs is None:
         return
+    if watch is not None:
+        inputs += [("env", name, value) for name, value in sorted(watch.env.items())]
     young = (_STARTED[0] if _STARTED else time.time_ns()) - RACY_NS  # an input changed during the run is young too
     if any(kind == "sig" and sig is not None and sig[2] >= young for kind, _, sig in inputs):
         return

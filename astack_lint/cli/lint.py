@@ -14,6 +14,7 @@ from .. import __version__
 from ..cache import files as cache_files
 from ..cache.facts import DiskCache
 from ..cache.keys import default_cache_dir
+from ..cache.replay import Watch
 from ..cache.runs import RunCache
 from ..config.files import load_settings
 from ..config.options import OPTIONS, ConfigError, Settings
@@ -125,8 +126,8 @@ def session(settings: Settings, reads: Optional[ReadLog] = None) -> Session:
 
 
 def _lint(argv: List[str]) -> Outcome:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with Watch.unwatched():
+        args = build_parser().parse_args(argv)
     reads = ReadLog()
     cli_values: Dict[str, Any] = {}
     try:

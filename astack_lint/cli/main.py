@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from ..cache.replay import Tee, record, replay
+from ..cache.replay import Tee, Watch, record, replay
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -20,17 +20,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         return status
     out, err = Tee(sys.stdout), Tee(sys.stderr)
     sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    watch = Watch()
     try:
-        # the one import inside a function in astack-lint: the replay above must load nothing else
-        from .lint import run
+        with watch:
+            # the one import inside a function in astack-lint: the replay above must load nothing else
+            from .lint import run
 
-        outcome = run(argv)
+            outcome = run(argv)
     finally:
         sys.stdout, sys.stderr = out.stream, err.stream
     if outcome.reads is not None and outcome.cache_dir is not None:
         try:
             record(argv, "".join(out.parts), "".join(err.parts), outcome.status, outcome.reads, outcome.cache_dir,
-                   list(outcome.paths))
+                   list(outcome.paths), watch)
         except Exception:  # never let a record stop a run that succeeded
             pass
     return outcome.status
