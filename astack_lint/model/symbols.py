@@ -24,8 +24,10 @@ _PATHS: Dict[str, tuple] = {
     "BaseHTTPMiddleware": (
         "starlette.middleware.base.BaseHTTPMiddleware",
         # third-party subclasses (read in their sources: slowapi 0.1.4 and 0.1.10, starlette-context
-        # 0.3.6 and 0.5.1, starlette-prometheus 0.9.0 and 0.10.0)
+        # 0.3.6 and 0.5.1, starlette-prometheus 0.9.0 and 0.10.0, fastapi-guard 6.0.0 and 8.1.2)
         "slowapi.middleware.SlowAPIMiddleware",
+        "guard.SecurityMiddleware",
+        "guard.middleware.SecurityMiddleware",
         "starlette_context.middleware.ContextMiddleware",
         "starlette_context.middleware.context_middleware.ContextMiddleware",
         "starlette_prometheus.PrometheusMiddleware",

@@ -4,8 +4,8 @@ Checks for a `BaseHTTPMiddleware` registered on an app that also runs background
 BaseHTTPMiddleware is `@app.middleware("http")` (also `app.middleware("http")(f)`),
 `add_middleware(BaseHTTPMiddleware, dispatch=f)`, or any subclass of `BaseHTTPMiddleware` (direct,
 qualified, or through intermediate classes in other files; also the third-party ones slowapi's
-`SlowAPIMiddleware`, starlette-context's `ContextMiddleware` and starlette-prometheus's
-`PrometheusMiddleware`) registered with `add_middleware`, `middleware=[Middleware(...)]`, or
+`SlowAPIMiddleware`, starlette-context's `ContextMiddleware`, starlette-prometheus's
+`PrometheusMiddleware` and fastapi-guard's `SecurityMiddleware`) registered with `add_middleware`, `middleware=[Middleware(...)]`, or
 wrapping the app. A background task is `add_task` on an injected
 `BackgroundTasks` parameter (also one annotated with a subclass; of the endpoint, a dependency, or a
 helper it calls), or a response
