@@ -394,6 +394,7 @@ class HTTPExceptionInMiddleware(Rule):
     name = "http-exception-in-middleware"
     summary = "raise HTTPException in middleware: the client gets 500, not the status"
     collector = Collector
+    proven_on = ("0.100.0", "0.165.0/1.10.0")
     # a middleware function, a dispatch method or an ASGI __call__ is in the file
     tokens = (b"middleware", b"dispatch", b"__call__")
 
