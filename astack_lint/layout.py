@@ -7,8 +7,12 @@ Discovery (project-root markers, directories it never walks into), the configura
 
 from __future__ import annotations
 
-# the nearest directory holding one of these is a file's project root
+import os
+
+# the nearest directory holding one of these is a file's project root (``marks_root``)
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+# a ``setup.py`` beside this is a module of a package (``onyx/setup.py``), not a packaging script
+PACKAGE_MARKER = "__init__.py"
 # where the options live ([tool.astack-lint]), and where release constraints may be declared
 CONFIG_FILE = "pyproject.toml"
 # lock files, in the order they are read (``pylock.*.toml`` too: see ``is_lock_file``)
@@ -37,7 +41,19 @@ DEFAULT_EXCLUDE_DIRS = (
     ".ruff_cache",
 )
 # above a project root only these are looked for (root markers, the config, a workspace's lock)
-ABOVE_NAMES = frozenset(ROOT_MARKERS + (CONFIG_FILE,) + LOCK_FILES)
+ABOVE_NAMES = frozenset(ROOT_MARKERS + (CONFIG_FILE, PACKAGE_MARKER) + LOCK_FILES)
+
+
+def marks_root(directory: str, exists=None) -> bool:
+    """Does ``directory`` hold a root marker? A ``setup.py`` counts only outside a package: one
+    beside an ``__init__.py`` is the package's own module. ``exists``: ``os.path.exists``."""
+    exists = exists or os.path.exists
+    for m in ROOT_MARKERS:
+        if exists(os.path.join(directory, m)):
+            if m == "setup.py" and exists(os.path.join(directory, PACKAGE_MARKER)):
+                continue
+            return True
+    return False
 
 
 def is_lock_file(name: str) -> bool:

@@ -655,3 +655,44 @@ def test_exit_stack_rules_follow_the_release(tmp_path, version, codes):
     write(tmp_path, files)
     result = lint_paths([str(tmp_path)], Settings(base_dir=str(tmp_path)))
     assert sorted({f.code for f in result.findings}) == codes
+
+
+def test_a_setup_module_inside_a_package_is_no_project_root(tmp_path):
+    """``backend/onyx/setup.py`` (a module of the ``onyx`` package that sets the app up) does not
+    make ``backend/onyx`` a project of its own: its files keep the repository's pin (fastapi 0.133
+    here, where BaseHTTPMiddleware no longer holds background tasks), so AXS201 is silent; a
+    packaging ``setup.py`` beside no ``__init__.py`` still marks a root."""
+    write(
+        tmp_path,
+        {
+            "backend/requirements.txt": "fastapi==0.133.1\n",
+            "backend/pyproject.toml": '[project]\nname = "backend"\n',
+            "backend/onyx/__init__.py": "",
+            "backend/onyx/setup.py": "def setup_onyx():\n    return None\n",
+            "backend/onyx/main.py": """
+                from fastapi import BackgroundTasks, FastAPI
+
+                app = FastAPI()
+
+
+                @app.middleware("http")
+                async def timing(request, call_next):
+                    return await call_next(request)
+
+
+                @app.post("/jobs")
+                async def jobs(tasks: BackgroundTasks):
+                    tasks.add_task(print, "job")
+                    return {}
+            """,
+            "tools/setup.py": "from setuptools import setup\n\nsetup(name='tools')\n",
+            "tools/tool.py": "x = 1\n",
+        },
+    )
+    from astack_lint.engine.discover import find_root
+
+    assert find_root(str(tmp_path / "backend/onyx/main.py")) == str(tmp_path / "backend")
+    assert find_root(str(tmp_path / "tools/tool.py")) == str(tmp_path / "tools")
+    assert vs(releases(tmp_path / "backend", "onyx/main.py").fastapi) == ["0.133.1"]
+    result = lint_paths([str(tmp_path / "backend")], Settings.from_values({}, base_dir=str(tmp_path / "backend")))
+    assert [f.code for f in result.findings] == []

@@ -1,6 +1,6 @@
 """Which files to lint, and which project each belongs to.
 
-A file's project root is the nearest directory holding a root marker (``layout.ROOT_MARKERS``),
+A file's project root is the nearest directory holding a root marker (``layout.marks_root``),
 else the directory given on the command line that holds it, or a file's own directory (never the
 working directory, never the file system's root). Walking a directory skips ``layout.DEFAULT_EXCLUDE_DIRS``,
 ``*.egg-info``, virtual environments and the user's excludes, and follows no symbolic link to a
@@ -15,7 +15,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..config.options import Settings
-from ..layout import DEFAULT_EXCLUDE_DIRS, ROOT_MARKERS, VENV_MARKER
+from ..layout import DEFAULT_EXCLUDE_DIRS, VENV_MARKER, marks_root
 from ..results import LintError, ReadLog
 
 
@@ -30,7 +30,7 @@ def find_root(path: str, cwd: Optional[str] = None, marked: Optional[Dict[str, b
     while True:
         has = marked.get(d) if marked is not None else None
         if has is None:
-            has = any(os.path.exists(os.path.join(d, m)) for m in ROOT_MARKERS)
+            has = marks_root(d)
             if marked is not None:
                 marked[d] = has
         if has:
