@@ -12,6 +12,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
+# fixtures in syntax newer than the oldest supported Python (3.9): their first line says
+# "# needs Python >= 3.11 to parse: ..."; an older interpreter reports them as syntax errors, so
+# they live apart from fixtures/, whose findings are the same on every supported interpreter
+NEWER_FIXTURES = REPO / "fixtures-py311"
+NEEDS_PYTHON = re.compile(r"^# needs Python >= (\d+)\.(\d+) to parse")
 EXPECT = re.compile(r"#\s*expect:\s*(AXS\d{3}(?:\s*,\s*AXS\d{3})*)")
 FINDING = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<msg>.*)$")
 
@@ -28,6 +33,13 @@ def expectations(root: Path = FIXTURES) -> Set[Key]:
                 for code in re.split(r"\s*,\s*", m.group(1)):
                     out.add((rel, n, code))
     return out
+
+
+def needs_python(path: Path) -> Tuple[int, int]:
+    """The Python release a file's syntax needs, from its first line (else 3.9)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        m = NEEDS_PYTHON.match(fh.readline())
+    return (int(m.group(1)), int(m.group(2))) if m else (3, 9)
 
 
 def parse_output(text: str, cwd: Path) -> List[Tuple[str, int, int, str, str]]:
@@ -100,3 +112,16 @@ def pytest_configure(config):
     n = config.getoption("--fuzz-examples", default=None)
     if n:
         os.environ["ASTACK_LINT_FUZZ_EXAMPLES"] = str(n)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every ``releases`` test is ``slow`` too; a ``syntax((3, 11))`` test is skipped, with the
+    reason, on an interpreter that cannot parse that syntax."""
+    for item in items:
+        if item.get_closest_marker("releases") is not None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+        needs = item.get_closest_marker("syntax")
+        if needs is not None and sys.version_info[:2] < tuple(needs.args[0]):
+            version = ".".join(map(str, needs.args[0]))
+            why = needs.kwargs.get("reason", "newer syntax")
+            item.add_marker(pytest.mark.skip(reason=f"needs Python >= {version} to parse ({why})"))

@@ -133,6 +133,7 @@ def _stderr_lines(text: str) -> List[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_input_one_line_exit_2_others_still_linted(tmp_path, name):
     reason = _skip(name)
@@ -150,6 +151,7 @@ def test_bad_input_one_line_exit_2_others_still_linted(tmp_path, name):
     assert "bad.py:" not in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["syntax-error", "non-utf8-without-cookie", "missing-path"])
 def test_bad_input_without_quiet_still_names_the_file(tmp_path, name):
     target = _setup(tmp_path, name)
@@ -183,6 +185,7 @@ FINE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FINE))
 def test_odd_but_fine_input_lints(tmp_path, name):
     files, target, expected = FINE[name]
@@ -197,6 +200,7 @@ def test_odd_but_fine_input_lints(tmp_path, name):
     assert POSITIVE_FINDING in proc.stdout
 
 
+@pytest.mark.slow
 def test_directory_without_python_files(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
     (tmp_path / "empty").mkdir()
@@ -212,9 +216,12 @@ def test_directory_without_python_files(tmp_path):
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
+@pytest.mark.slow
 def test_many_bad_files_in_one_run(tmp_path):
     """All at once: one line per bad file, sorted, and the good file still reported."""
     names = [n for n in BAD if not _skip(n) and isinstance(BAD[n][0], dict) and BAD[n][0]]
+    # flake8 itself crashes where CPython raises ValueError, not SyntaxError (a null byte before 3.11.4)
+    names = [n for n in names if not _value_error(BAD[n][0]["bad.py"])]  # type: ignore[index]
     files: Dict[str, bytes] = {}
     for n in names:
         files[f"{n}.py"] = BAD[n][0]["bad.py"]  # type: ignore[index]
@@ -228,6 +235,17 @@ def test_many_bad_files_in_one_run(tmp_path):
     assert POSITIVE_FINDING in proc.stdout
 
 
+def _value_error(source: bytes) -> bool:
+    try:
+        compile(source, "bad.py", "exec", dont_inherit=True)
+    except ValueError:
+        return True
+    except SyntaxError:
+        pass
+    return False
+
+
+@pytest.mark.slow
 def test_flake8_survives_bad_input(tmp_path):
     """flake8 reports (or, with --select AXS, hides) the syntax errors itself; we add nothing and never
     abort its run."""
@@ -247,6 +265,7 @@ def test_flake8_survives_bad_input(tmp_path):
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
 
 
+@pytest.mark.slow
 def test_flake8_single_bad_file_with_e999(tmp_path):
     """With E999 selected too, flake8 itself reports the syntax error; AXS stays silent."""
     _write(tmp_path, {"bad.py": b"def f(:\n    pass\n"})

@@ -125,6 +125,7 @@ def test_selection_matches_flake8_decision_engine():
     assert not mismatches, mismatches[:10]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,expected",
     [
@@ -150,6 +151,7 @@ def test_select_ignore_end_to_end_as_flake8(tmp_path, args, expected):
     assert sorted(rows) == f8_rows
 
 
+@pytest.mark.slow
 def test_bad_code_on_the_command_line_is_a_usage_error(tmp_path):
     root = _project(tmp_path, {"app.py": APP})
     proc = run_cli("--select", "axs1", "app.py", cwd=root)
@@ -186,6 +188,7 @@ def _files(rows: List[Row]) -> List[str]:
 ALL_LINTED = ["app.py", "gen/models_gen.py", "legacy/old.py", "src/pkg/legacy/deep.py", "src/pkg/mod.py"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,expected",
     [
@@ -203,6 +206,7 @@ def test_exclude_and_extend_exclude(tmp_path, args, expected):
     assert rc == 1
 
 
+@pytest.mark.slow
 def test_exclude_from_config_and_command_line(tmp_path):
     root = _exclude_project(tmp_path)
     with (root / "pyproject.toml").open("a") as fh:
@@ -220,6 +224,7 @@ def _pfi_project(root: Path, pyproject: str = PYPROJECT) -> Path:
     return _project(root, {"app.py": APP, "tests/test_app.py": APP, "tests/sub/test_deep.py": APP}, pyproject)
 
 
+@pytest.mark.slow
 def test_per_file_ignores_string_form_as_flake8(tmp_path):
     root = _pfi_project(tmp_path)
     pfi = "tests/*:AXS104,AXS105 app.py:AXS1"
@@ -229,6 +234,7 @@ def test_per_file_ignores_string_form_as_flake8(tmp_path):
     assert sorted(rows) == flake8(root, "--per-file-ignores", pfi, ".")[1]
 
 
+@pytest.mark.slow
 def test_per_file_ignores_longest_pattern_wins_as_flake8(tmp_path):
     """flake8 applies the one matching pattern that is longest, not the union of all matches."""
     root = _pfi_project(tmp_path)
@@ -239,6 +245,7 @@ def test_per_file_ignores_longest_pattern_wins_as_flake8(tmp_path):
     assert ("app.py", 7, "AXS101") not in rows
 
 
+@pytest.mark.slow
 def test_per_file_ignores_do_not_beat_a_longer_explicit_select(tmp_path):
     """flake8 adds a file's codes to extend-ignore: an explicitly selected longer prefix still wins."""
     root = _pfi_project(tmp_path)
@@ -248,6 +255,7 @@ def test_per_file_ignores_do_not_beat_a_longer_explicit_select(tmp_path):
     assert ("tests/test_app.py", 7, "AXS101") in rows
 
 
+@pytest.mark.slow
 def test_per_file_ignores_table_form_in_pyproject(tmp_path):
     root = _pfi_project(
         tmp_path,
@@ -266,6 +274,7 @@ def test_per_file_ignores_table_form_in_pyproject(tmp_path):
 # configuration files
 
 
+@pytest.mark.slow
 def test_pyproject_config_is_found_from_the_working_directory(tmp_path):
     root = _project(tmp_path, {"app.py": APP, "sub/other.py": ONLY_105},
                     PYPROJECT + '\n[tool.astack-lint]\nselect = ["AXS104", "AXS105"]\n')
@@ -275,6 +284,7 @@ def test_pyproject_config_is_found_from_the_working_directory(tmp_path):
     assert sorted(rows) == [("../app.py", 8, "AXS105"), ("../app.py", 13, "AXS104"), ("other.py", 6, "AXS105")]
 
 
+@pytest.mark.slow
 def test_command_line_overrides_config(tmp_path):
     root = _project(tmp_path, {"app.py": APP}, PYPROJECT + '\n[tool.astack-lint]\nselect = ["AXS104"]\nexit-zero = true\n')
     rc, rows, _ = cli(root, ".")
@@ -283,6 +293,7 @@ def test_command_line_overrides_config(tmp_path):
     assert (rc, [c for _p, _l, c in rows]) == (0, ["AXS101"])  # exit-zero still from the config
 
 
+@pytest.mark.slow
 def test_explicit_config_file(tmp_path):
     root = _project(tmp_path, {"app.py": APP}, PYPROJECT + '\n[tool.astack-lint]\nselect = ["AXS104"]\n')
     (root / "ci").mkdir()
@@ -297,6 +308,7 @@ def test_explicit_config_file(tmp_path):
     assert cli(root, "--config", "ci/ex.toml", ".")[1] == []
 
 
+@pytest.mark.slow
 def test_missing_config_file(tmp_path):
     root = _project(tmp_path, {"app.py": APP})
     proc = run_cli("--config", "nope.toml", ".", cwd=root)
@@ -305,6 +317,7 @@ def test_missing_config_file(tmp_path):
     assert proc.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "table,words",
     [
@@ -330,6 +343,7 @@ def test_bad_config_key_or_value(tmp_path, table, words):
         assert w in lines[0], (w, lines[0])
 
 
+@pytest.mark.slow
 def test_invalid_toml_holding_our_table_is_an_error(tmp_path):
     root = _project(tmp_path, {"app.py": APP}, PYPROJECT + '\n[tool.astack-lint\nselect = ["AXS104"]\n')
     proc = run_cli(".", cwd=root)
@@ -338,6 +352,7 @@ def test_invalid_toml_holding_our_table_is_an_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_invalid_toml_without_our_table_is_not_our_business(tmp_path):
     root = _project(tmp_path, {"app.py": APP}, PYPROJECT + "\n[tool.other\nx = 1\n")
     rc, rows, err = cli(root, ".")
@@ -350,6 +365,7 @@ def test_invalid_toml_without_our_table_is_not_our_business(tmp_path):
 # output, exit codes, the small options
 
 
+@pytest.mark.slow
 def test_output_sorted_relative_to_cwd(tmp_path):
     root = _project(tmp_path, {"b.py": ONLY_105, "a/z.py": ONLY_105, "a/b.py": APP, "c.py": "x = 1\n"})
     proc = run_cli("--quiet", "c.py", "b.py", "a", cwd=root)
@@ -366,6 +382,7 @@ def test_output_sorted_relative_to_cwd(tmp_path):
     assert [line.split(":")[0] for line in proc2.stdout.splitlines()] == ["b.py", "b.py", "b.py", "z.py", "../b.py"]
 
 
+@pytest.mark.slow
 def test_exit_codes_and_exit_zero(tmp_path):
     root = _project(tmp_path, {"app.py": APP, "clean.py": "x = 1\n", "bad.py": "def f(:\n"})
     assert run_cli("--quiet", "clean.py", cwd=root).returncode == 0
@@ -378,6 +395,7 @@ def test_exit_codes_and_exit_zero(tmp_path):
     assert run_cli("--quiet", "--exit-zero", "app.py", "bad.py", cwd=root).returncode == 2
 
 
+@pytest.mark.slow
 def test_quiet(tmp_path):
     root = _project(tmp_path, {"app.py": APP})
     loud = run_cli("app.py", cwd=root)
@@ -388,6 +406,7 @@ def test_quiet(tmp_path):
     assert run_cli("-q", "app.py", cwd=root).stderr == ""
 
 
+@pytest.mark.slow
 def test_version_help_and_entry_points(tmp_path):
     proc = run_cli("--version", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == f"astack-lint {__version__}"
@@ -463,6 +482,7 @@ app.add_middleware(Middleware(GZipMiddleware))  # type: ignore # noqa
 NOQA_LEFT = [(11, "AXS105"), (13, "AXS105"), (20, "AXS105"), (23, "AXS105"), (33, "AXS101"), (41, "AXS104")]
 
 
+@pytest.mark.slow
 def test_noqa_as_flake8(tmp_path):
     root = _project(tmp_path, {"app.py": NOQA})
     rc, rows, err = cli(root, "app.py")
@@ -474,6 +494,7 @@ def test_noqa_as_flake8(tmp_path):
     assert sorted(every) == flake8(root, "--disable-noqa", "app.py")[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "header,silenced",
     [

@@ -15,9 +15,8 @@ from astack_lint.model.collect import collect
 from astack_lint.model.facts import FileFacts
 from astack_lint.source import read_source
 
+from .conftest import REPO, needs_python
 from .reference_core import reference_facts
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _table(f: FileFacts) -> List[Any]:
@@ -41,12 +40,18 @@ def assert_same_facts(path: str, text: str) -> None:
             assert len(w) == len(g), f"{path}: {name}: {len(w)} from LibCST, {len(g)} from ast"
 
 
-SOURCES = sorted(
-    p for d in ("fixtures", "astack_lint", "tests", "benchmarks") for p in (REPO / d).rglob("*.py") if ".venv" not in p.parts
-)
+SOURCES = [
+    pytest.param(p, id=p.relative_to(REPO).as_posix(), marks=pytest.mark.syntax(needs_python(p)))
+    for p in sorted(
+        p
+        for d in ("fixtures", "fixtures-py311", "astack_lint", "tests", "benchmarks")
+        for p in (REPO / d).rglob("*.py")
+        if ".venv" not in p.parts
+    )
+]
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(REPO).as_posix())
+@pytest.mark.parametrize("path", SOURCES)
 def test_same_facts_as_libcst_on_the_repository(path):
     assert_same_facts(str(path), read_source(str(path)).text)
 
@@ -100,7 +105,6 @@ SNIPPETS = {
         t = x[a, b:c]
         u = x[(a), b]
         v = Annotated[Session, Depends(get_db)]
-        n = x[*args]
         d = {"a": f(), **other, 1: g()}
         e = {*a, b}
         f = [*a, (yield)]
@@ -117,9 +121,6 @@ SNIPPETS = {
             async for each in stream(): yield each
             async with ctx() as c: await c.run(x=lambda: z())
         if (n := compute()): pass
-        match cmd:
-            case Point(x=0): call()
-            case _: other()
         try:
             pass
         except (A, B) as exc:
@@ -159,11 +160,23 @@ SNIPPETS = {
             return h
             return i
     """,
+    "star-subscript": "n = x[*args]\n",
+    "match": """
+        def handle(cmd):
+            match cmd:
+                case Point(x=0): call()
+                case _: other()
+    """,
     "deep-expression": "x = " + "f(" * 30 + ")" * 30 + "\ny = " + "[" * 30 + "]" * 30 + "\n",
 }
 
 
-@pytest.mark.parametrize("name", sorted(SNIPPETS))
+NEWER_SNIPPETS = {"star-subscript": (3, 11), "match": (3, 10)}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.syntax(NEWER_SNIPPETS.get(n, (3, 9)))) for n in sorted(SNIPPETS)]
+)
 def test_same_facts_as_libcst_on_snippets(name):
     text = SNIPPETS[name]
     text = textwrap.dedent(text).lstrip("\n") if "\r" not in text else text

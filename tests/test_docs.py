@@ -84,6 +84,7 @@ def test_docgen_writes_then_check_passes(tmp_path):
     assert any("markers" in p for p in docs.problems(str(root)))
 
 
+@pytest.mark.slow
 def test_rule_command_text():
     rule = RULES[0]
     proc = rule_cmd(rule.code.lower())
@@ -94,6 +95,7 @@ def test_rule_command_text():
     assert "\x1b[" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_rule_command_shows_declared_releases():
     declaring = [r for r in RULES if getattr(r, "affected", None)]
     if not declaring:
@@ -107,6 +109,7 @@ def test_rule_command_shows_declared_releases():
     assert data["affected"] and set(data["affected"][0]) == {"fastapi", "starlette", "symptom"}
 
 
+@pytest.mark.slow
 def test_rule_command_all_and_json():
     listing = rule_cmd("--all")
     assert listing.returncode == 0
@@ -118,6 +121,7 @@ def test_rule_command_all_and_json():
     assert {"code", "name", "summary", "level", "url", "explanation"} <= set(one)
 
 
+@pytest.mark.slow
 def test_rule_command_unknown_code_and_write_docs(tmp_path):
     bad = rule_cmd("AXS000")
     assert bad.returncode == 2 and "no rule 'AXS000'" in bad.stderr

@@ -133,6 +133,7 @@ def test_the_result_parses_and_compiles(tmp_path):
         parses((root / name).read_bytes())
 
 
+@pytest.mark.slow
 def test_a_second_fix_changes_nothing(tmp_path):
     root = new_project(
         tmp_path,
@@ -229,6 +230,7 @@ def test_a_symlink_is_fixed_once_under_its_target_and_stays_a_link(tmp_path):
     assert "add_middleware(GZipMiddleware" in (root / "real" / "app.py").read_text()
 
 
+@pytest.mark.slow
 def test_a_file_with_a_syntax_error_is_never_written(tmp_path):
     root = new_project(tmp_path, {"mw.py": MIDDLEWARE, "broken.py": MIDDLEWARE + "def oops(:\n"})
     broken = (root / "broken.py").read_bytes()
@@ -299,6 +301,7 @@ def test_a_latin1_coding_cookie_and_a_bom_are_kept(tmp_path):
     assert bom.startswith(b"\xef\xbb\xbf# \xe2\x9c\x93\n") and b"add_middleware(GZipMiddleware, minimum_size=10)" in bom
 
 
+@pytest.mark.slow
 def test_diff_writes_nothing_and_exits_1(tmp_path):
     root = new_project(tmp_path, {"mw.py": MIDDLEWARE, "deps.py": dependency("except Exception:\n    pass")})
     snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*")}
@@ -324,6 +327,7 @@ def test_diff_writes_nothing_and_exits_1(tmp_path):
     assert nothing.returncode == 0 and nothing.stdout == ""
 
 
+@pytest.mark.slow
 def test_safe_fixes_only_without_unsafe_fixes(tmp_path):
     root = new_project(tmp_path, {"mw.py": MIDDLEWARE, "deps.py": dependency("except Exception:\n    pass")})
     proc = run_cli("--fix", ".", cwd=root)
@@ -334,6 +338,7 @@ def test_safe_fixes_only_without_unsafe_fixes(tmp_path):
     assert "pass" in (root / "deps.py").read_text()
 
 
+@pytest.mark.slow
 def test_fix_options_are_command_line_only(tmp_path):
     root = new_project(tmp_path, {"mw.py": MIDDLEWARE})
     alone = run_cli("--unsafe-fixes", ".", cwd=root)
@@ -639,6 +644,7 @@ def fixed_fixtures(tmp_path_factory):
     return root, before, proc, after
 
 
+@pytest.mark.slow
 def test_fixtures_fixed_then_only_findings_without_a_fix_remain(fixed_fixtures):
     root, before, proc, after = fixed_fixtures
     assert proc.returncode == 1, proc.stderr  # findings without a fix remain
@@ -662,6 +668,7 @@ def test_fixtures_fixed_then_only_findings_without_a_fix_remain(fixed_fixtures):
     assert "fixed" not in again.stderr and again.stdout == proc.stdout
 
 
+@pytest.mark.slow
 def test_fixed_axs105_fixture_apps_serve_requests(fixed_fixtures):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
@@ -715,12 +722,14 @@ def _axs301_probe(module):
     return statuses
 
 
+@pytest.mark.slow
 def test_fixed_axs301_fixture_dependencies_let_the_404_through(fixed_fixtures):
     root, _before, _proc, _after = fixed_fixtures
     assert _axs301_probe(load(FIXTURES / "AXS301", "positive")) == [500] * 5  # swallowed: 404 -> 500
     assert _axs301_probe(load(root / "fixtures" / "AXS301", "positive")) == [404] * 5
 
 
+@pytest.mark.slow
 def test_fixed_axs301_proof_app_passes_the_proof(tmp_path):
     """The proof's own swallowing app, fixed by --fix --unsafe-fixes, is exactly the fix the proof
     suggests; and that passes the proof (the 404 gets through, the original error propagates)."""
@@ -757,6 +766,7 @@ def test_unified_diff_marks_a_missing_final_newline():
     assert out.endswith("-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n")
 
 
+@pytest.mark.slow
 def test_pre_commit_fix_hook(tmp_path):
     """The second hook runs --fix on the files pre-commit hands over (the manifest is valid)."""
     import shlex

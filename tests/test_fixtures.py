@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from astack_lint.api import Settings, lint_paths
 from astack_lint.config.files import load_settings
 from astack_lint.rules.registry import all_rules
 
-from .conftest import FIXTURES, REPO, expectations, parse_output, run_cli, run_flake8
+from .conftest import FIXTURES, NEWER_FIXTURES, REPO, expectations, parse_output, run_cli, run_flake8
 
 
 def repo_settings(values=None):
@@ -39,6 +40,7 @@ def test_library_matches_expectations():
     assert got == expectations()
 
 
+@pytest.mark.slow
 def test_cli_matches_expectations():
     proc = run_cli("fixtures")
     assert proc.returncode == 1, proc.stderr
@@ -46,6 +48,7 @@ def test_cli_matches_expectations():
     assert {(Path(p).relative_to(REPO).as_posix(), line, code) for p, line, _c, code, _m in rows} == expectations()
 
 
+@pytest.mark.slow
 def test_flake8_matches_cli():
     cli = run_cli("fixtures")
     f8 = run_flake8("fixtures")
@@ -55,6 +58,7 @@ def test_flake8_matches_cli():
     assert f8_rows == cli_rows
 
 
+@pytest.mark.slow
 def test_flake8_single_file_sees_the_whole_project():
     """flake8 (and pre-commit) hand over one file: cross-file facts must still be there."""
     f8 = run_flake8("fixtures/AXS101/pkg/app.py")
@@ -186,8 +190,31 @@ def test_cache_gives_the_same_findings(tmp_path):
     assert cold.findings == warm.findings
 
 
+@pytest.mark.slow  # worker processes
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_jobs_do_not_change_findings(jobs):
     base = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True, "jobs": 1}))
     other = lint_paths([str(FIXTURES)], repo_settings({"no_cache": True, "jobs": jobs}))
     assert base.findings == other.findings
+
+
+# fixtures-py311/: syntax that Python 3.9 and 3.10 cannot parse (the linter accepts the syntax of the
+# interpreter it runs on, as CPython's own parser decides)
+
+
+@pytest.mark.syntax((3, 11), reason="except*")
+def test_newer_syntax_fixtures_match_expectations():
+    result = lint_paths([str(NEWER_FIXTURES)], repo_settings())
+    assert not result.errors
+    got = {(Path(f.path).relative_to(REPO).as_posix(), f.line, f.code) for f in result.findings}
+    assert got == expectations(NEWER_FIXTURES)
+    assert got, "no finding in fixtures-py311/"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="Python >= 3.11 parses except*")
+def test_newer_syntax_fixtures_are_syntax_errors_on_older_interpreters():
+    result = lint_paths([str(NEWER_FIXTURES)], repo_settings())
+    assert [(Path(e.path).name, e.message.split(":")[0]) for e in result.errors] == [
+        ("positive_except_star.py", "syntax error")
+    ]
+    assert result.findings == []

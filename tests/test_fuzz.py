@@ -36,6 +36,8 @@ from astack_lint.api import Settings, lint_paths  # noqa: E402
 
 from .conftest import REPO  # noqa: E402
 
+pytestmark = pytest.mark.slow  # generated programs, and the CLI and flake8 in subprocesses
+
 EXAMPLES = int(os.environ.get("ASTACK_LINT_FUZZ_EXAMPLES") or 30)
 LONG = "ASTACK_LINT_FUZZ_EXAMPLES" in os.environ
 FEW = EXAMPLES if LONG else 5  # for the slow paths: the CLI subprocess, --jobs 2

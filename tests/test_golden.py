@@ -29,6 +29,8 @@ import pytest
 
 from .conftest import FIXTURES, REPO
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses, on every fixture
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("ASTACK_LINT_GOLDEN") == "update"
 _FIXTURE_DIR = re.compile(r"^fixtures/(AXS\d{3})/")

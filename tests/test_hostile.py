@@ -74,6 +74,7 @@ sys.stderr.write(proc.stderr)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="resource is POSIX")
 def test_a_50_mb_file_is_refused_in_bounded_memory(tmp_path):
     root = _project(tmp_path)
@@ -93,6 +94,7 @@ def test_a_50_mb_file_is_refused_in_bounded_memory(tmp_path):
     assert int(peak_kb) < 250 * 1024, f"peak RSS {int(peak_kb) // 1024} MB"
 
 
+@pytest.mark.slow
 def test_a_file_just_under_the_limit_is_linted(tmp_path):
     """The limit is on bytes: a big but reasonable module (1 MB) lints normally."""
     root = _project(tmp_path)
@@ -124,6 +126,7 @@ DEEP = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DEEP))
 def test_deep_code_is_one_line_or_linted(tmp_path, name):
     root = _project(tmp_path)
@@ -158,6 +161,7 @@ LIBCST_ONLY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefilter", ["on", "off"])
 @pytest.mark.parametrize("name", sorted(LIBCST_ONLY))
 def test_what_libcst_parses_but_cpython_refuses_is_a_syntax_error(tmp_path, monkeypatch, name, prefilter):
@@ -175,6 +179,7 @@ def test_what_libcst_parses_but_cpython_refuses_is_a_syntax_error(tmp_path, monk
     _one_error(proc, "bad.py", "syntax error: " + reason)
 
 
+@pytest.mark.slow
 def test_syntax_warnings_are_neither_errors_nor_printed(tmp_path):
     """An invalid escape sequence is a SyntaxWarning (3.12+; DeprecationWarning before): Python
     prints it and runs the file. Not an error, even under -W error, and not printed by the linter."""
@@ -319,6 +324,7 @@ RACES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
 @pytest.mark.parametrize("when", ["after-discovery", "before-parsing"])
 @pytest.mark.parametrize("name", sorted(RACES))
@@ -337,6 +343,7 @@ def test_file_changes_between_discovery_and_reading(tmp_path, capsys, monkeypatc
 # special files
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
 @pytest.mark.parametrize("how", ["walked", "named"])
 def test_a_fifo_named_like_a_module_does_not_hang(tmp_path, how):
@@ -348,6 +355,7 @@ def test_a_fifo_named_like_a_module_does_not_hang(tmp_path, how):
     _one_error(proc, "pipe.py", r"not a regular file \(a FIFO\); it was not read")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets")
 def test_a_socket_named_like_a_module(tmp_path):
     root = _project(tmp_path)
@@ -363,6 +371,7 @@ def test_a_socket_named_like_a_module(tmp_path):
     _one_error(proc, "sock.py", r"(not a regular file \(a socket\); it was not read|cannot read: .*)")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
 def test_a_device_named_like_a_module(tmp_path):
     root = _project(tmp_path)
@@ -372,6 +381,7 @@ def test_a_device_named_like_a_module(tmp_path):
     _one_error(proc, "zero.py", r"not a regular file \(a character device\); it was not read")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
 def test_a_directory_symlink_loop_lints_each_file_once(tmp_path):
     """sub/loop -> .. : the walk visits each directory once; nothing is wrong with any file."""
@@ -390,6 +400,7 @@ def test_a_directory_symlink_loop_lints_each_file_once(tmp_path):
 # file names
 
 
+@pytest.mark.slow
 def test_non_ascii_paths(tmp_path):
     root = _project(tmp_path)
     pkg = root / "ünïcødé" / "日本"
@@ -406,6 +417,7 @@ def test_non_ascii_paths(tmp_path):
         assert want in (proc.stdout if fmt == "text" else json.dumps(json.loads(proc.stdout), ensure_ascii=False))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a file system that takes any bytes")
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
 def test_undecodable_file_name(tmp_path, fmt):
@@ -503,6 +515,7 @@ def test_odd_input_gets_cpythons_verdict(tmp_path, monkeypatch, name, prefilter)
 # a rule that raises: one error line, exit 2, every other rule and file still linted
 
 
+@pytest.mark.slow
 def test_a_rule_that_raises_is_an_internal_error_with_exit_2(tmp_path, capsys, monkeypatch):
     from astack_lint.rules.registry import get_rule
 

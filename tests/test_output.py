@@ -356,6 +356,7 @@ def _env(**extra: str) -> Dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_fixtures_as_sarif_validate_and_match_expectations(sarif_validator):
     proc = cli("fixtures", "--output-format", "sarif", cwd=REPO)
     assert proc.returncode == 1, proc.stderr
@@ -393,6 +394,7 @@ def test_fixtures_as_json_and_github(fixture_result):
     assert got == expectations()
 
 
+@pytest.mark.slow
 def test_cli_output_file_quiet_and_config(project):
     root = project(
         {
@@ -423,6 +425,7 @@ def test_cli_output_file_quiet_and_config(project):
     assert bad.returncode == 2 and "output-format must be one of text, json, sarif, github" in bad.stderr
 
 
+@pytest.mark.slow
 def test_cli_statistics_show_source_and_colour(project):
     root = project(
         {
@@ -452,6 +455,7 @@ def test_cli_statistics_show_source_and_colour(project):
     assert not ANSI.search(cli("--output-format", "json", "app.py", cwd=root, env=_env(FORCE_COLOR="1")).stdout)
 
 
+@pytest.mark.slow
 def test_cli_findings_outside_the_current_directory(tmp_path):
     work = tmp_path / "work"
     work.mkdir()

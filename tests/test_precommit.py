@@ -30,9 +30,10 @@ app.add_middleware(Middleware(GZipMiddleware))
 """
 FINDING = re.compile(r"^(?:\./)?(?P<path>[^\s:]+\.py):(?P<line>\d+):(?P<col>\d+): (?P<code>AXS\d+) ", re.M)
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or not (REPO / ".git").exists(), reason="needs git and a git checkout"
-)
+pytestmark = [
+    pytest.mark.slow,  # pre-commit builds an environment and installs the checkout into it
+    pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="needs git and a git checkout"),
+]
 
 
 def _git(cwd: Path, *args: str) -> None:

@@ -204,6 +204,7 @@ def test_unparseable_lock_warns_and_falls_through(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_unparseable_lock_through_the_cli_is_not_a_crash(tmp_path):
     write(tmp_path, {
         "pyproject.toml": PYPROJECT,
@@ -433,6 +434,7 @@ def test_option_values_are_checked():
         coerce(spec, 0.11, "x")
 
 
+@pytest.mark.slow
 def test_option_from_pyproject_config_and_flake8(tmp_path):
     write(tmp_path, {
         "pyproject.toml": PYPROJECT + '\n[tool.astack-lint]\nfastapi-version = "0.110.0"\n',
@@ -538,6 +540,7 @@ def test_cache_key_follows_the_releases(tmp_path):
     assert releases(tmp_path, fastapi_version="0.100.0").cache_key() != k1
 
 
+@pytest.mark.slow
 def test_show_settings(tmp_path):
     write(tmp_path, {
         "pyproject.toml": PYPROJECT + '\n[tool.astack-lint]\nextend-ignore = ["AXS104"]\n',

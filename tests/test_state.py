@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import List
 
+import pytest
+
 from astack_lint import __version__
 from astack_lint.cache import files
 
@@ -68,6 +70,7 @@ def _codes(proc: subprocess.CompletedProcess) -> List[str]:
     return sorted({line.split(": ", 1)[1].split(" ", 1)[0] for line in proc.stdout.splitlines() if ": AXS" in line})
 
 
+@pytest.mark.slow
 def test_truncated_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
     root = _project_root(tmp_path)
     cache = tmp_path / "cache"
@@ -106,6 +109,7 @@ def _project_root(tmp_path: Path) -> Path:
     return _project(root)
 
 
+@pytest.mark.slow
 def test_two_processes_at_once_share_a_cache(tmp_path):
     root = _project_root(tmp_path)
     for i in range(20):
@@ -127,6 +131,7 @@ def test_two_processes_at_once_share_a_cache(tmp_path):
         assert not [p for p in found[0].parent.iterdir() if p.name.startswith(".tmp-")]  # no litter
 
 
+@pytest.mark.slow
 def test_cache_location_that_cannot_be_created_warns_once(tmp_path):
     """chmod does not stop root: a cache directory under a regular file cannot be created by anyone."""
     root = _project_root(tmp_path)
@@ -142,6 +147,7 @@ def test_cache_location_that_cannot_be_created_warns_once(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_options_change_findings_on_a_cached_run(tmp_path):
     root = _project_root(tmp_path)
     cache = tmp_path / "cache"
@@ -153,6 +159,7 @@ def test_options_change_findings_on_a_cached_run(tmp_path):
     assert again.stdout == everything.stdout
 
 
+@pytest.mark.slow
 def test_pinned_release_changes_findings_on_a_cached_run(tmp_path):
     """AXS302 (a dependency swallowing the route's exception) harms no release from 0.74 to 0.109,
     where FastAPI re-raised for you: pinning 0.100 silences it, pinning 0.110 brings it back, with
@@ -200,6 +207,7 @@ def index(db=Depends(get_db)):
 """
 
 
+@pytest.mark.slow
 def test_a_run_where_nothing_changed_replays_the_recorded_result_and_any_change_recomputes(tmp_path):
     """cache/runs.py: the record is used only while every file of the project, the releases and the
     options are as they were; replaying it imports no LibCST and no rule."""
@@ -266,6 +274,7 @@ def _imported(proc: subprocess.CompletedProcess) -> List[str]:
     return [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
 
 
+@pytest.mark.slow
 def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(tmp_path):
     """cache/replay.py: the same command in an unchanged tree prints the recorded output and status,
     importing nothing of the linter but the entry point and the replay; any change to an input it watched (a file, a
@@ -329,6 +338,7 @@ def test_a_command_run_again_with_nothing_changed_is_replayed_before_any_import(
     assert "astack_lint.engine" in _imported(pinned) and "AXS302" not in pinned.stdout
 
 
+@pytest.mark.slow
 def test_a_command_is_not_recorded_while_its_inputs_are_fresh(tmp_path):
     """A second change within the same mtime tick would go unseen: nothing younger than two
     seconds is trusted, and --fix/--no-cache runs are never recorded."""
@@ -361,6 +371,7 @@ def test_a_command_record_watches_every_name_the_linter_looks_for():
         assert snapshot._watched(name), name
 
 
+@pytest.mark.slow
 def test_a_directory_that_stops_being_a_virtual_environment_is_linted_again(tmp_path):
     """A directory holding a pyvenv.cfg is not walked: the replay watches that marker, so once it is
     gone the directory's files are linted (the run is not replayed)."""

@@ -1,6 +1,8 @@
 """Throwaway virtual environments with a pinned FastAPI release, for proof tests whose harm exists
-only on older releases. One venv per requirement set, built once and cached under pytest's cache
-directory (``.pytest_cache/d/astack-venvs``); tests using it are marked ``@pytest.mark.releases``.
+only on older releases. One venv per requirement set and Python release, built once and kept
+between runs under pytest's cache directory (``.pytest_cache/d/astack-venvs`` in the checkout), or
+under ``$ASTACK_LINT_TEST_VENVS`` when set (to share them between checkouts); delete the directory
+to rebuild them. Tests using it are marked ``@pytest.mark.releases`` (and so ``slow``).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def build_venv(cache_dir: Path, requirements: Sequence[str]) -> Path:
 @pytest.fixture(scope="session")
 def pinned(request):
     """pinned("fastapi==0.100.0", "httpx") -> path of a python with those installed."""
-    cache_dir = Path(request.config.cache.mkdir("astack-venvs"))
+    shared = os.environ.get("ASTACK_LINT_TEST_VENVS")
+    cache_dir = Path(shared) if shared else Path(request.config.cache.mkdir("astack-venvs"))
 
     def make(*requirements: str) -> Path:
         return build_venv(cache_dir, requirements)
