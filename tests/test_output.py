@@ -131,7 +131,7 @@ def test_json_shape(odd_tree):
     assert first["filename"] == str(odd_tree["spaced"])
     assert first["location"] == {"row": 2, "column": 21}
     assert first["end_location"] == {"row": 2, "column": 45}
-    assert first["url"].endswith("/docs/rules/AXS101.md")
+    assert first["url"] == "astack-lint rule AXS101"
     assert first["fix"] == {
         "applicability": "safe",
         "message": "use the default name",
@@ -149,12 +149,24 @@ def test_json_shape(odd_tree):
     assert data[3]["name"] is None and data[3]["filename"] == str(odd_tree["outside"])
 
 
-def test_json_rule_urls_point_at_checked_in_docs():
-    from astack_lint.report.docs import DOCS_BASE_URL, rule_url
+def test_rule_urls_come_from_the_project_urls(monkeypatch):
+    """[project.urls] names no public address yet: a finding points at the shipped page (the
+    command that prints it), SARIF has no helpUri / informationUri; once Documentation and
+    Homepage are set, the links follow them."""
+    from astack_lint.report import docs
 
+    assert docs.project_urls() == {}  # pyproject.toml's [project.urls], as installed
     for rule in all_rules():
-        assert rule_url(rule.code) == f"{DOCS_BASE_URL}{rule.code}.md"
-    assert DOCS_BASE_URL.endswith("/docs/rules/")
+        assert docs.rule_url(rule.code) == f"astack-lint rule {rule.code}"
+    run = sarif_log([], all_rules(), root=str(REPO))["runs"][0]
+    assert "informationUri" not in run["tool"]["driver"]
+    assert all("helpUri" not in d for d in run["tool"]["driver"]["rules"])
+    published = {"documentation": "https://example.org/astack-lint/docs/", "homepage": "https://example.org/astack-lint"}
+    monkeypatch.setattr(docs, "project_urls", lambda: published)
+    assert docs.rule_url("AXS101") == "https://example.org/astack-lint/docs/rules/AXS101.md"
+    run = sarif_log([], all_rules(), root=str(REPO))["runs"][0]
+    assert run["tool"]["driver"]["informationUri"] == "https://example.org/astack-lint"
+    assert run["tool"]["driver"]["rules"][0]["helpUri"] == "https://example.org/astack-lint/docs/rules/AXS101.md"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +195,7 @@ def test_sarif_synthetic_validates_and_round_trips(odd_tree, sarif_validator):
     assert root == odd_tree["repo"]
     rules = run_["tool"]["driver"]["rules"]
     for r in rules[:-1]:
-        assert {"id", "name", "shortDescription", "fullDescription", "helpUri", "defaultConfiguration"} <= set(r)
+        assert {"id", "name", "shortDescription", "fullDescription", "help", "defaultConfiguration"} <= set(r)
         assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
     assert rules[-1]["id"] == "AXS999"  # unknown code: still described
     results = run_["results"]

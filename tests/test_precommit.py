@@ -113,3 +113,42 @@ def test_cli_flake8_and_pre_commit_agree_on_each_projects_releases(hook_run, mon
         assert sorted({k[3] for k in hook}) == codes, (name, stdout[-4000:])
         assert _keys(run_cli("--quiet", file, cwd=repo).stdout) == hook
         assert _keys(run_flake8(file, cwd=repo).stdout) == hook
+
+
+def _readme_local_config() -> str:
+    """The README's ``repo: local`` pre-commit configuration, pointed at this checkout."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    local = [b for b in blocks if "repo: local" in b]
+    assert len(local) == 1, "the README shows one repo: local configuration"
+    assert "/path/to/astack-lint" in local[0]
+    return local[0].replace("/path/to/astack-lint", str(REPO))
+
+
+def test_readme_local_hook_runs_against_the_checkout(tmp_path):
+    """The README's repo: local snippet works as shown, with no published tag."""
+    pytest.importorskip("pre_commit")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "app.py").write_text(POSITIVE)
+    (repo / ".pre-commit-config.yaml").write_text(_readme_local_config())
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "init")
+    env = dict(os.environ)
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    env.pop("PRE_COMMIT", None)
+    env.pop("SKIP", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--verbose"],
+        cwd=str(repo),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    out = proc.stdout + proc.stderr
+    assert "An unexpected error" not in out, out[-4000:]
+    assert proc.returncode == 1, out[-4000:]
+    assert re.search(r"^astack-lint\.+Failed$", proc.stdout, re.M), out[-4000:]
+    assert "app.py:6:1: AXS105 add_middleware() takes the middleware class" in proc.stdout

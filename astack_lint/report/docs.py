@@ -9,18 +9,17 @@ and one that declares ``proven_on`` a "Releases proven" section naming the relea
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from importlib import metadata as importlib_metadata
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..releases.affected import spec_text
 from ..rules.api import Rule
 from ..rules.registry import all_rules
 
-# Where the generated docs/rules/AXSnnn.md pages are published: the links in JSON and SARIF output.
-DOCS_BASE_URL = "https://github.com/astack-lint/astack-lint/blob/main/docs/rules/"
-# The project's home page (SARIF ``tool.driver.informationUri``).
-HOME_URL = "https://github.com/astack-lint/astack-lint"
+DISTRIBUTION = "astack-lint"
 
 SECTION_ORDER = (
     "What it does",
@@ -39,8 +38,40 @@ _HEADING = re.compile(r"^## +(.+?)\s*$", re.M)
 LEVELS = {"error": "error", "warning": "warning", "warn": "warning", "note": "note", "info": "note"}
 
 
+@functools.lru_cache(maxsize=None)
+def project_urls() -> Dict[str, str]:
+    """The installed package's ``[project.urls]`` (its ``Project-URL`` metadata), by label
+    lowercased without punctuation (``Documentation`` -> ``documentation``); empty when the package
+    is not installed or names no address."""
+    try:
+        entries = importlib_metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except importlib_metadata.PackageNotFoundError:
+        return {}
+    out = {}
+    for entry in entries:
+        label, _, url = str(entry).partition(",")
+        if url.strip():
+            out[re.sub(r"[^a-z0-9]", "", label.lower())] = url.strip()
+    return out
+
+
+def home_url() -> Optional[str]:
+    """The project's home page (SARIF ``tool.driver.informationUri``), if it has one."""
+    urls = project_urls()
+    return urls.get("homepage") or urls.get("source") or urls.get("repository")
+
+
+def docs_url() -> Optional[str]:
+    """Where the docs/rules/AXSnnn.md pages are published: ``<Documentation>/rules/``, if anywhere."""
+    base = project_urls().get("documentation")
+    return f"{base.rstrip('/')}/rules/" if base else None
+
+
 def rule_url(code: str) -> str:
-    return f"{DOCS_BASE_URL}{code}.md"
+    """A rule's docs link in JSON and SARIF output: its published page, else the command that
+    prints the page shipped in the package (``astack-lint rule AXS101``)."""
+    base = docs_url()
+    return f"{base}{code}.md" if base else f"astack-lint rule {code}"
 
 
 def rule_level(rule: Optional[Rule]) -> str:
@@ -177,10 +208,12 @@ def rule_json(rule: Rule, full: bool = True) -> Dict[str, Any]:
     return data
 
 
-def readme_table(rules: Sequence[Rule], docs_prefix: str = "docs/rules/") -> str:
+def readme_table(rules: Sequence[Rule]) -> str:
+    """The README's rule table. No links: the README is also the page of the package on an index,
+    where a relative link breaks, and the rule pages have no public address yet."""
     lines = ["| Code | Name | What it finds |", "|---|---|---|"]
     for r in rules:
-        lines.append(f"| [{r.code}]({docs_prefix}{r.code}.md) | `{r.name}` | {_cell(r.summary)} |")
+        lines.append(f"| {r.code} | `{r.name}` | {_cell(r.summary)} |")
     return "\n".join(lines)
 
 

@@ -290,15 +290,21 @@ def rule_descriptor(rule: Rule) -> Dict[str, Any]:
     what = docs.section(doc, "What it does")
     why = docs.section(doc, "Why is this bad?")
     full = "\n\n".join(p for p in (what, why) if p) or rule.summary
-    return {
+    descriptor: Dict[str, Any] = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": full, "markdown": full},
         "help": {"text": doc, "markdown": doc},
-        "helpUri": docs.rule_url(rule.code),
         "defaultConfiguration": {"level": docs.rule_level(rule)},
     }
+    if docs.docs_url():  # a URI only where the pages are published; the help above is the page
+        descriptor["helpUri"] = docs.rule_url(rule.code)
+    return descriptor
+
+
+def _unknown_descriptor(code: str) -> Dict[str, Any]:
+    return {"id": code, "helpUri": docs.rule_url(code)} if docs.docs_url() else {"id": code}
 
 
 def _sarif_fix(f: Finding, root: str) -> Dict[str, Any]:
@@ -338,7 +344,7 @@ def sarif_log(
         if f.code not in index:
             index[f.code] = len(descriptors)
             r = known.get(f.code)
-            descriptors.append(rule_descriptor(r) if r is not None else {"id": f.code, "helpUri": docs.rule_url(f.code)})
+            descriptors.append(rule_descriptor(r) if r is not None else _unknown_descriptor(f.code))
     results = []
     for f in findings:
         rule = known.get(f.code)
@@ -370,15 +376,13 @@ def sarif_log(
     invocation: Dict[str, Any] = {"executionSuccessful": not errors}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
+    driver: Dict[str, Any] = {"name": "astack-lint", "version": __version__}
+    home = docs.home_url()
+    if home:
+        driver["informationUri"] = home
+    driver["rules"] = descriptors
     run = {
-        "tool": {
-            "driver": {
-                "name": "astack-lint",
-                "version": __version__,
-                "informationUri": docs.HOME_URL,
-                "rules": descriptors,
-            }
-        },
+        "tool": {"driver": driver},
         "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
         "columnKind": "unicodeCodePoints",
         "invocations": [invocation],
