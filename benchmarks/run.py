@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark astack-lint against its peers on pinned PyPI corpora (issue 8).
+"""Benchmark astack-lint against its peers on pinned PyPI corpora.
 
     python benchmarks/run.py [--quick] [--runs N] [--corpora django,prefect,...] [--out FILE]
 
 Fetches each corpus by name==version with pip into a work directory, builds venvs of its own
 (peers pinned in benchmarks/requirements-peers.txt, astack-lint from this checkout), runs every
 command in a fresh subprocess, and reports medians of wall seconds, CPU seconds, files/s and peak
-memory, the ratios of issue 8's Targets section, and which targets are met. It never fails on a
+memory, the ratios its targets set, and which targets are met. It never fails on a
 missed target (exit 0); it exits 1 only when it cannot set itself up. See benchmarks/README.md.
 """
 
@@ -578,7 +578,7 @@ def print_report(report: Dict[str, Any]) -> None:
         for r in report["ratios"]:
             print(f"{r['corpus']:14} {r['name']:46} {fmt(r['wall'], 3):>8}  [{fmt(r['cpu'], 3)}]", file=out)
     if report["targets"]:
-        print("\n== targets (issue 8)", file=out)
+        print("\n== targets", file=out)
         for t in report["targets"]:
             if "detail" in t:
                 sizes = ", ".join(f"{d['corpus']} {d['files']} files: {d['peak_mb']} MB" for d in t["detail"])

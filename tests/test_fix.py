@@ -1,11 +1,11 @@
-"""--fix, --diff, --unsafe-fixes: each guarantee of issue 6 with its test.
+"""--fix, --diff, --unsafe-fixes: each guarantee they make, with its test.
 
 The rest of a file stays byte for byte; the result parses; a second --fix changes nothing; fixing
 then linting shows the fixed findings gone and no new ones; a finding suppressed by noqa /
 per-file-ignores / selection is never fixed; files are written atomically (temporary file in the
 same directory, then rename; mode kept); a file with a syntax error is never written; CRLF, coding
 cookies and BOMs are kept; --diff writes nothing and exits 1. Then the fixes themselves, on cases
-the issue does not list (multi-line calls with comments, handlers ending in return, nested try
+beyond those guarantees (multi-line calls with comments, handlers ending in return, nested try
 blocks, tabs, CRLF), and the fixed fixture apps run against real FastAPI.
 """
 
@@ -356,7 +356,7 @@ def test_flake8_never_fixes():
 
 
 # ---------------------------------------------------------------------------------------------
-# the fixes, on cases the issue does not list
+# the fixes, on cases beyond the guarantees above
 
 
 def fixed_text(tmp_path: Path, text: str, name: str = "app.py", **kw) -> str:

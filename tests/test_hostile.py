@@ -460,7 +460,7 @@ def test_library_reports_every_hostile_file_and_lints_the_rest(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# more odd input (beyond the list): the verdict is CPython's, whichever release runs the
+# more odd input (beyond the cases above): the verdict is CPython's, whichever release runs the
 # tests (3.12 takes nested f-string quotes, 3.11 does not); one error for a refused file, none else
 
 ODD = {

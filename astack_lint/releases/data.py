@@ -6,7 +6,7 @@ command and checks the Starlette requirement in the METADATA of each new FastAPI
 ``STARLETTE_PINS`` (``--check``: only report, exit 1 when something is out of date); a project may
 pin a release newer than the list, which the resolver still handles (``beyond``).
 
-``STARLETTE_PINS`` is the release map (FastAPI pins Starlette), checked against the wheels'
+``STARLETTE_PINS`` is the release map of docs/framework-facts.md (FastAPI pins Starlette), checked against the wheels'
 ``Requires-Dist`` at the row boundaries; where the pin moved within a row, the row keeps the widest
 range. A FastAPI release no row covers (none today) allows any Starlette.
 """
@@ -86,7 +86,7 @@ STARLETTE_RELEASES = (
 
 # (FastAPI releases, the Starlette releases they allow), as PEP 440 specifiers
 STARLETTE_PINS = (
-    # before 0.60.1 (not in FACTS.md): exact or capped pins of older Starlette, at most 0.13.6
+    # before 0.60.1 (not in docs/framework-facts.md): exact or capped pins of older Starlette, at most 0.13.6
     # (0.1.19: >=0.9.11,<=0.10.1; 0.20.0: ==0.11.1; 0.50.0: ==0.13.2; 0.60.0: ==0.13.4)
     ("<0.60.1", "<=0.13.6"),
     (">=0.60.1,<0.65", "==0.13.6"),

@@ -88,7 +88,7 @@ class Rule:
     # project (a Django site, a library) the engine neither parses files for it nor runs it
     needs_framework: bool = True
     # release-dependent rules: the releases where the pattern does harm (``releases.affected.Affected`` rows,
-    # or plain (fastapi specifier, starlette specifier, symptom) tuples), from FACTS.md
+    # or plain (fastapi specifier, starlette specifier, symptom) tuples), from docs/framework-facts.md
     affected: Tuple[Any, ...] = ()
     # the releases its proof tests (tests/proofs/) ran the pattern on against the real framework:
     # FastAPI releases, "0.165.0/1.10.0" with the Starlette release it ran with; the docs list them

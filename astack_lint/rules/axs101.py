@@ -127,7 +127,7 @@ class CustomExitStackName(Rule):
     proven_on = ("0.100.0", "0.165.0/1.10.0")
     collector = Collector
 
-    # FACTS.md part A: the releases with the module, tagged with the name FastAPI reads there
+    # docs/framework-facts.md part A: the releases with the module, tagged with the name FastAPI reads there
     # (0.106.0 - 0.117.1 have no such module: AXS102)
     affected = (
         Affected(fastapi=">=0.74.0,<0.106.0", tag="fastapi_astack", symptom="FastAPI reads 'fastapi_astack'"),

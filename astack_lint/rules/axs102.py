@@ -146,7 +146,7 @@ class MissingAsyncExitStackModule(Rule):
     collector = Collector
     tokens = (b"asyncexitstack",)  # prefilter: a file that never names the module cannot import it
 
-    # FACTS.md part A: the module exists in 0.74.0 - 0.105.x and from 0.118.0
+    # docs/framework-facts.md part A: the module exists in 0.74.0 - 0.105.x and from 0.118.0
     affected = (
         Affected(fastapi="<0.74.0", symptom="the module does not exist yet (it came in 0.74.0)"),
         Affected(fastapi=">=0.106.0,<0.118.0", symptom="FastAPI had removed it (it is back from 0.118.0)"),

@@ -185,7 +185,7 @@ class RouterWithoutExitStack(Rule):
     summary = "APIRouter served by a plain Starlette app without FastAPI's exit stack: every route 500"
     proven_on = ("0.100.0", "0.110.0", "0.165.0/1.10.0")
 
-    # FACTS.md part A (0.106.0 - 0.117.1: such a router works). The older rows need routes of a kind.
+    # docs/framework-facts.md part A (0.106.0 - 0.117.1: such a router works). The older rows need routes of a kind.
     affected = (
         Affected(fastapi=">=0.118.0", symptom="every HTTP route answers 500 ('fastapi_middleware_astack not found in request scope')"),
         Affected(fastapi=">=0.86.0,<0.106.0", tag="yield", symptom="routes with a yield dependency answer 500"),

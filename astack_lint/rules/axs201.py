@@ -91,7 +91,7 @@ class BaseHTTPMiddlewareWithBackgroundTasks(Rule):
     summary = "BaseHTTPMiddleware on an app whose endpoints run background tasks: held or cancelled tasks"
     proven_on = ("0.100.0", "0.165.0/1.10.0")
 
-    # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part C
+    # (FastAPI specifier, Starlette specifier, symptom) -- docs/framework-facts.md part C
     affected = (
         ("<=0.84.0", "<=0.20.0", "the response does not complete until the task has finished"),
         (">=0.85.0,<=0.86.0", ">=0.20.1,<=0.20.4", "the task is cancelled right after the response"),

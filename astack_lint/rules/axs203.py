@@ -76,7 +76,7 @@ class IsDisconnectedBehindBaseHTTPMiddleware(Rule):
     summary = "request.is_disconnected() in an endpoint behind BaseHTTPMiddleware: never True"
     proven_on = ("0.86.0", "0.165.0/1.10.0")
 
-    # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part C
+    # (FastAPI specifier, Starlette specifier, symptom) -- docs/framework-facts.md part C
     affected = ((">=0.87.0", ">=0.21.0", "it never returns True"),)
 
     def check(self, ctx: CheckContext) -> None:

@@ -66,7 +66,7 @@ class RaiseAfterYield(Rule):
     proven_on = ("0.100.0", "0.165.0/1.10.0")
     collector = Collector
 
-    # FACTS.md part B (default scope; on 0.106 - 0.117 the exit code ran before the response)
+    # docs/framework-facts.md part B (default scope; on 0.106 - 0.117 the exit code ran before the response)
     affected = (
         Affected(fastapi="<0.106.0", symptom=_UNSEEN),
         Affected(fastapi=">=0.118.0", symptom=_UNSEEN),

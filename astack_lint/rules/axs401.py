@@ -129,7 +129,7 @@ class ClosedResourceInBackground(Rule):
     summary = "UploadFile or yield-dependency value used by a background task or streaming response: already closed"
     proven_on = ("0.110.0", "0.165.0/1.10.0")
 
-    # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part D
+    # (FastAPI specifier, Starlette specifier, symptom) -- docs/framework-facts.md part D
     affected_upload = ((">=0.106.0,<=0.117.1", None, "it is already closed (ValueError: I/O operation on closed file.)"),)
     affected_yield = (
         (

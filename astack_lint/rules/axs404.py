@@ -119,7 +119,7 @@ class MiddlewareAfterStart(Rule):
     summary = "add_middleware / @app.middleware where the app has already started: RuntimeError"
     proven_on = ("0.165.0/1.10.0",)
 
-    # (FastAPI specifier, Starlette specifier, symptom) -- FACTS.md part E
+    # (FastAPI specifier, Starlette specifier, symptom) -- docs/framework-facts.md part E
     affected = ((">=0.91.0", ">=0.24.0", "it raises RuntimeError: Cannot add middleware after an application has started"),)
 
     def check(self, ctx: CheckContext) -> None:

@@ -107,7 +107,7 @@ class GeneratorDependency:
 
 def generator_dependencies(ctx: CheckContext, http_only: bool = False) -> List[GeneratorDependency]:
     """The linted file's generators that the project uses as dependencies; ``http_only``: only as
-    dependencies of HTTP routes (FACTS part B is about HTTP responses), with those uses' scopes.
+    dependencies of HTTP routes (docs/framework-facts.md part B is about HTTP responses), with those uses' scopes.
     A generator behind decorators counts only where FastAPI sees through them to it (on a release
     the project admits); any other decorator may turn it into anything: those are left alone."""
     data = ctx.data
@@ -165,7 +165,7 @@ def handler_catches(project: Project, facts: FileFacts, scope: str, type_expr: O
     return out
 
 
-# FACTS part B: what swallowing the endpoint's exception does, release by release
+# docs/framework-facts.md part B: what swallowing the endpoint's exception does, release by release
 SWALLOW_REQUEST = (
     Affected(fastapi="<0.74.0", tag="request", symptom="the client gets a 500 and the endpoint's error is never logged"),
     Affected(

@@ -1,6 +1,6 @@
 """AXS201 against real FastAPI: BaseHTTPMiddleware holds the response for the background task.
 
-On an affected release (FastAPI 0.100.0, Starlette 0.27.0: the 0.23.1 - 0.28.0 row of FACTS C) the
+On an affected release (FastAPI 0.100.0, Starlette 0.27.0: the 0.23.1 - 0.28.0 row of docs/framework-facts.md part C) the
 final body message of the response behind ``@app.middleware("http")`` is sent only after the
 endpoint's background task has finished: the client's request is held for the task's duration. The
 fix, a pure ASGI middleware, sends the response before the task runs, on the same release, and is
@@ -163,7 +163,7 @@ def _assert_held_and_fixed(python, root, bad_module, fixed_module):
 
 
 def test_current_release_does_not_hold_it(proof_project):
-    """FACTS C: Starlette >= 1.7 (FastAPI 0.165) works; the rule's message names only the affected
+    """docs/framework-facts.md part C: Starlette >= 1.7 (FastAPI 0.165) works; the rule's message names only the affected
     ranges."""
     current = _timings(sys.executable, proof_project, "app")
     assert current["status"] == 200

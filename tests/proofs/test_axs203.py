@@ -1,5 +1,5 @@
 """AXS203 against real FastAPI: behind BaseHTTPMiddleware, ``request.is_disconnected()`` never
-returns True (current release, FastAPI 0.165 / Starlette 1.10; FACTS C: Starlette >= 0.21).
+returns True (current release, FastAPI 0.165 / Starlette 1.10; docs/framework-facts.md part C: Starlette >= 0.21).
 
 The client disconnects right after sending its request (a raw ASGI harness: ``receive`` yields
 ``http.request`` and then ``http.disconnect``). Without middleware, and behind the suggested pure

@@ -108,7 +108,7 @@ def test_converting_to_httpexception_is_fine_and_not_flagged(tmp_path):
 
 @pytest.mark.releases
 def test_fastapi_0_100_still_passed_the_404(tmp_path, pinned):  # noqa: F811
-    """FACTS B, 0.74 - 0.109: the HTTPException reaches the client, another error is re-raised for
+    """docs/framework-facts.md part B, 0.74 - 0.109: the HTTPException reaches the client, another error is re-raised for
     you (a 500 with the original error): the rule's message says so for that range."""
     python = pinned("fastapi==0.100.0", "httpx")
     root = write_project(tmp_path, {"bad.py": BAD, "run.py": RUNNER})

@@ -1,6 +1,6 @@
 """AXS401 against real FastAPI: request resources are closed by the time a background task runs.
 
-- FastAPI 0.110.0 (in the 0.106.0 - 0.117.1 range of FACTS D): an ``UploadFile`` handed to
+- FastAPI 0.110.0 (in the 0.106.0 - 0.117.1 range of docs/framework-facts.md part D): an ``UploadFile`` handed to
   ``add_task`` fails with ``ValueError: I/O operation on closed file.``; a yield dependency's value
   handed to a task or a ``StreamingResponse`` generator has already been cleaned up. The fixes
   (pass the bytes; let the task open its own resource) work there and are not flagged.

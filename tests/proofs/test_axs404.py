@@ -1,4 +1,4 @@
-"""AXS404 against real FastAPI (0.165 / Starlette 1.10; FACTS E: Starlette >= 0.24): adding
+"""AXS404 against real FastAPI (0.165 / Starlette 1.10; docs/framework-facts.md part E: Starlette >= 0.24): adding
 middleware once the app has started raises ``RuntimeError: Cannot add middleware after an
 application has started``, in the lifespan (the app never starts) and in an endpoint (the request
 fails). Registering the middleware where the app is created works and is not flagged. On Starlette
