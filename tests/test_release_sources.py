@@ -102,6 +102,7 @@ def _no_virtual_env(monkeypatch):
 # each project, through the resolver, the command line and flake8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROJECTS))
 def test_projects_resolve_to_their_releases(tmp_path, name):
     write_projects(tmp_path)
@@ -117,6 +118,7 @@ def test_projects_resolve_to_their_releases(tmp_path, name):
     assert f"fastapi: {expected[0]} (" in settings, settings
 
 
+@pytest.mark.slow
 def test_show_settings_names_each_source(tmp_path):
     write_projects(tmp_path)
     out = {name: run_cli("--show-settings", name, cwd=tmp_path).stdout for name in PROJECTS}
@@ -167,6 +169,7 @@ def test_setup_py_that_is_not_literal_is_no_source(tmp_path, body):
     assert releases(setup_py(tmp_path, body)).fastapi.source.kind == "none"
 
 
+@pytest.mark.slow
 def test_setup_py_is_never_run(tmp_path):
     marker = tmp_path / "ran"
     setup_py(tmp_path, f'open({str(marker)!r}, "w").close()\nsetup(install_requires=["fastapi==0.100.0"])\n')
@@ -297,6 +300,7 @@ def test_files_beat_the_environment(tmp_path):
     assert rendered(tmp_path)[0] == "0.100.0"
 
 
+@pytest.mark.slow
 def test_installing_into_the_environment_is_seen_by_the_next_run(tmp_path):
     write_projects(tmp_path)
     root = tmp_path / "in_project_venv"

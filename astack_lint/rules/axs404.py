@@ -93,7 +93,7 @@ class _Context(NamedTuple):
     removed: str = ""  # how the handler is registered, when Starlette 1.0 removed that form: "add_event_handler()"
 
 
-# FACTS part J: what Starlette 1.0 removed, and on which receivers (FastAPI re-implements on_event,
+# docs/framework-facts.md part J: what Starlette 1.0 removed, and on which receivers (FastAPI re-implements on_event,
 # middleware and on_startup= on its app; APIRouter keeps on_event and add_event_handler)
 _REMOVED_ON = {
     "add_event_handler": ("FastAPI", "Starlette", "Router"),

@@ -2,7 +2,7 @@
 middleware once the app has started raises ``RuntimeError: Cannot add middleware after an
 application has started``, in the lifespan (the app never starts) and in an endpoint (the request
 fails). Registering the middleware where the app is created works and is not flagged. On Starlette
->= 1.0 (FACTS J) a handler registered through a removed form fails at the registration itself, and
+>= 1.0 (docs/framework-facts.md part J) a handler registered through a removed form fails at the registration itself, and
 the message says so; FastAPI's own ``on_event`` still registers, and there the middleware fails."""
 
 from __future__ import annotations
