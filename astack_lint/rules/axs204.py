@@ -333,8 +333,31 @@ def _may_catch(project: Project, facts: FileFacts, scope: str, guards: tuple) ->
     return False
 
 
+@memoized()
+def _exception_names(project: Project) -> Tuple[str, ...]:
+    """The names a raise of an HTTPException can spell: the framework's, and the project's
+    subclasses of it."""
+    names = {"HTTPException"}
+    for f in project.files.values():
+        for cls in f.classes.values():
+            if cls.bases and project.subclasses_symbol(project.qualify(f, cls.qualname), ("HTTPException",)):
+                names.add(cls.name)
+    return tuple(sorted(names))
+
+
+@memoized(key=lambda facts: facts.path)
+def _may_raise(project: Project, facts: FileFacts) -> bool:
+    """Can this file raise an HTTPException at all? Its text must name one (read before LibCST
+    parses the file for its ``raise`` statements: most helpers a middleware calls never do). A file
+    whose text cannot be read: maybe."""
+    text = project.source_text(facts.path)
+    return text is None or any(name in text for name in _exception_names(project))
+
+
 def _raises(project: Project, facts: FileFacts, fn: FunctionFact) -> List[Raise]:
     """The uncaught ``raise HTTPException`` statements of ``fn``'s own body."""
+    if not _may_raise(project, facts):
+        return []
     data = facts.rule_data.get(CODE) or {}
     return [
         r
@@ -346,18 +369,15 @@ def _raises(project: Project, facts: FileFacts, fn: FunctionFact) -> List[Raise]
     ]
 
 
-def _unguarded_calls(project: Project, facts: FileFacts, fn: FunctionFact) -> List[CallFact]:
-    """The calls in ``fn``'s own body (not in a nested function) that no handler of ``fn`` may catch."""
-    guarded = (facts.rule_data.get(CODE) or {}).get("guarded", {})
-    out = []
-    for c in facts.calls:
-        if c.decorates is not None or facts.function_at(c.scope) is not fn:
-            continue
-        guards = guarded.get((c.call.line, c.call.col))
-        if guards and _may_catch(project, facts, c.scope, guards):
-            continue
-        out.append(c)
-    return out
+def _calls(facts: FileFacts, fn: FunctionFact) -> List[CallFact]:
+    """The calls in ``fn``'s own body (not in a nested function)."""
+    return [c for c in facts.calls if c.decorates is None and facts.function_at(c.scope) is fn]
+
+
+def _guarded(project: Project, facts: FileFacts, c: CallFact) -> bool:
+    """May a handler of the function making this call catch what it raises?"""
+    guards = (facts.rule_data.get(CODE) or {}).get("guarded", {}).get((c.call.line, c.call.col))
+    return bool(guards) and _may_catch(project, facts, c.scope, guards)
 
 
 def _callees(project: Project, facts: FileFacts, c: CallFact) -> List[Tuple[FileFacts, FunctionFact]]:
@@ -375,18 +395,74 @@ def _callees(project: Project, facts: FileFacts, c: CallFact) -> List[Tuple[File
 def _helper_raise(project: Project, facts: FileFacts, fn: FunctionFact, depth: int) -> Optional[Tuple[FileFacts, FunctionFact, Raise]]:
     """The first uncaught ``raise HTTPException`` of a project function ``fn`` calls, or of one
     that one calls (``depth`` more calls)."""
-    for c in _unguarded_calls(project, facts, fn):
+    for c in _calls(facts, fn):
         for tf, tfn in _callees(project, facts, c):
             if tfn is fn:
                 continue
+            found = None
             raised = _raises(project, tf, tfn)
             if raised:
-                return tf, tfn, raised[0]
-            if depth > 0:
-                deeper = _helper_raise(project, tf, tfn, depth - 1)
-                if deeper is not None:
-                    return deeper
+                found = tf, tfn, raised[0]
+            elif depth > 0:
+                found = _helper_raise(project, tf, tfn, depth - 1)
+            if found is not None and not _guarded(project, facts, c):
+                return found
     return None
+
+
+@memoized()
+def _handed_names(project: Project) -> FrozenSet[str]:
+    """The last names of what the project gives as ``dispatch=`` or applies a ``middleware(...)``
+    decorator to by a call (``app.middleware("http")(f)``)."""
+    names = set()
+    for _f, c in project.iter_calls():
+        call = c.call
+        for k, v in call.kwargs:
+            if k == "dispatch" and v is not None and v.kind == "name":
+                names.add(v.value.rsplit(".", 1)[-1])
+        inner = call.value
+        if (inner is not None and inner.kind == "call" and inner.value is not None and inner.value.kind == "name"
+                and inner.value.value.rsplit(".", 1)[-1] == "middleware" and call.args and call.args[0].kind == "name"):
+            names.add(call.args[0].value.rsplit(".", 1)[-1])
+    return frozenset(names)
+
+
+def _looks_like_middleware(project: Project, fn: FunctionFact) -> bool:
+    """Could ``fn`` be middleware code, by its shape alone: a ``dispatch`` or ``__call__`` method,
+    a function under a ``...middleware(...)`` decorator, or one handed over as ``dispatch=`` or to
+    a ``middleware(...)`` decorator by a call?"""
+    if fn.class_qualname is not None and fn.name in ("dispatch", "__call__"):
+        return True
+    for d in fn.decorators:
+        if d is not None and d.kind == "call" and d.value is not None and d.value.kind == "name" \
+                and d.value.value.rsplit(".", 1)[-1] == "middleware":
+            return True
+    return fn.name in _handed_names(project)
+
+
+def _may_reach_a_raise(project: Project, facts: FileFacts, fn: FunctionFact, depth: int) -> bool:
+    """A cheap gate, by names alone: can ``fn`` raise an HTTPException itself, or call something
+    that may (``depth`` calls deep)? Its own file names one, or one of its calls goes to a
+    function of a file that does, or cannot be told by name (``self.check()`` of a method: maybe).
+    Only where this holds does the rule build the app model."""
+    if _may_raise(project, facts):
+        return True
+    if depth == 0:
+        return False
+    for c in _calls(facts, fn):
+        callee = c.call.value
+        if callee is None or callee.kind != "name":
+            continue
+        target = project.function(project.resolve(facts, c.scope, callee))
+        if target is None:
+            head = callee.value.split(".", 1)[0]
+            if fn.receiver is not None and head == fn.receiver:
+                return True  # a method of the instance: maybe
+            continue
+        tf, tfn = target
+        if tfn is not fn and _may_reach_a_raise(project, tf, tfn, depth - 1):
+            return True
+    return False
 
 
 class HTTPExceptionInMiddleware(Rule):
@@ -400,6 +476,9 @@ class HTTPExceptionInMiddleware(Rule):
 
     def check(self, ctx: CheckContext) -> None:
         project = ctx.project
+        if not any(_may_reach_a_raise(project, ctx.facts, fn, 2) for fn in ctx.facts.functions.values()
+                   if _looks_like_middleware(project, fn)):
+            return  # before the app model: no function here can reach a raise of one
         mine = [m for m in middleware_code(project) if m.facts is ctx.facts and not _handled(project, m)]
         for m in mine:
             for r in _raises(project, m.facts, m.fn):
@@ -411,13 +490,13 @@ class HTTPExceptionInMiddleware(Rule):
                     r.end_line,
                     r.end_col,
                 )
-            for c in _unguarded_calls(project, m.facts, m.fn):
+            for c in _calls(m.facts, m.fn):
                 for tf, tfn in _callees(project, m.facts, c):
                     if tfn is m.fn:
                         continue
                     raised = _raises(project, tf, tfn)
                     found = (tf, tfn, raised[0]) if raised else _helper_raise(project, tf, tfn, 0)
-                    if found is None:
+                    if found is None or _guarded(project, m.facts, c):
                         continue
                     hf, hfn, r = found
                     ctx.report(
