@@ -107,6 +107,11 @@ class Collector(RuleCollector):
         )
         if node.handlers:
             self._bodies[id(node.body)] = types
+        if node.finalbody is not None and _returns(node.finalbody):
+            # ``finally: return ...`` swallows whatever the body, a handler or ``else`` raised
+            for suite in [node.body, node.orelse.body if node.orelse else None, *(h.body for h in node.handlers)]:
+                if suite is not None:
+                    self._bodies[id(suite)] = self._bodies.get(id(suite), ()) + (None,)
 
     visit_Try = visit_TryStar = _handlers
 
@@ -155,9 +160,14 @@ def _reraises(handler: Any) -> bool:
     bound = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
     if raised.exc is not None and not (isinstance(raised.exc, cst.Name) and raised.exc.value == bound):
         return False
+    return not _returns(handler.body)
+
+
+def _returns(node: cst.CSTNode) -> bool:
+    """Is there a ``return`` in this code (not in a function nested in it)?"""
     finder = _ReturnFinder()
-    handler.body.visit(finder)
-    return not finder.found
+    node.visit(finder)
+    return finder.found
 
 
 class _ReturnFinder(cst.CSTVisitor):
